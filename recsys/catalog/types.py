@@ -6,7 +6,7 @@ a model item index.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from recsys.errors import UnknownItemError
@@ -38,6 +38,8 @@ class Catalog:
     """Items in id order, with lookups from the source datasets' ids."""
 
     items: Sequence[CatalogItem]
+    # Extra ReDial ids -> catalog id: ReDial has several ids for one film (duplicates); each resolves here.
+    redial_aliases: Mapping[int, int] = field(default_factory=dict)
     _by_movielens: dict[int, int] = field(init=False, repr=False)
     _by_redial: dict[int, int] = field(init=False, repr=False)
 
@@ -47,6 +49,9 @@ class Catalog:
                 raise ValueError(f"catalog ids must be dense and ordered: position {i} has id {item.item_id}")
         self._by_movielens = {it.movielens_id: it.item_id for it in self.items if it.movielens_id is not None}
         self._by_redial = {it.redial_id: it.item_id for it in self.items if it.redial_id is not None}
+        for redial_id, item_id in self.redial_aliases.items():
+            self[item_id]  # raises UnknownItemError for an id outside the catalog
+            self._by_redial.setdefault(int(redial_id), int(item_id))
 
     def __len__(self) -> int:
         return len(self.items)
