@@ -79,6 +79,14 @@ class NotFittedError(CRSError, RuntimeError):
     """A model was used before fit() or load()."""
 
 
+class ConflictError(CRSError):
+    """A write lost a race or contradicts the stored record (a stale profile version, a session id taken)."""
+
+
+class SessionEndedError(ConflictError):
+    """Events were appended to (or a turn requested from) a session that has ended."""
+
+
 class StoreUnavailableError(CRSError):
     """The state store (Redis) cannot be reached right now; retrying later may succeed."""
 

@@ -8,6 +8,8 @@ import pytest
 
 from recsys.settings import PROJECT_ROOT, get_settings
 
+pytest_plugins = ["tests.redis_fixtures"]
+
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
 

@@ -1,0 +1,88 @@
+"""Lua scripts of the state store. Each runs atomically on the server and touches one session's keys only
+(KEYS = Keys.session_keys(sid): meta, events, ids, turn, snapshot - one hash slot), refreshing their TTL.
+
+Return codes shared by the scripts: -1 = no such session (missing or expired), -2 = the session has ended.
+"""
+
+from __future__ import annotations
+
+# ARGV: ttl_ms, user_id ("" = anonymous), created_at, event_id, event_json
+# -> 1 created (or this very creation retried), 0 the id is taken by another session
+CREATE_SESSION = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('SISMEMBER', KEYS[3], ARGV[4])
+end
+redis.call('HSET', KEYS[1], 'user_id', ARGV[2], 'created_at', ARGV[3], 'ended', '0')
+redis.call('RPUSH', KEYS[2], ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('SET', KEYS[4], '0')
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return 1
+"""
+
+# ARGV: ttl_ms, ends ("1" if the batch ends the session), then event_id, event_json pairs.
+# Events whose id is already stored are skipped (idempotent retries).
+# -> {appended, length of the log} or {-1} / {-2}; an ended session accepts only a replay of stored ids.
+APPEND_EVENTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+if redis.call('HGET', KEYS[1], 'ended') == '1' then
+  for i = 3, #ARGV, 2 do
+    if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 0 then return {-2} end
+  end
+  return {0, redis.call('LLEN', KEYS[2])}
+end
+local n = 0
+for i = 3, #ARGV, 2 do
+  if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i + 1])
+    n = n + 1
+  end
+end
+if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'ended', '1') end
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return {n, redis.call('LLEN', KEYS[2])}
+"""
+
+# ARGV: ttl_ms -> the next turn number, or -1 / -2
+NEXT_TURN = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HGET', KEYS[1], 'ended') == '1' then return -2 end
+local turn = redis.call('INCR', KEYS[4])
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return turn
+"""
+
+# ARGV: ttl_ms, state schema, use_snapshot ("1"/"0")
+# -> {-1} or {1, user_id, snapshot_state ("" = none), first event index, {events from that index}}
+LOAD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+local start, state = 0, ''
+if ARGV[3] == '1' then
+  local snap = redis.call('HMGET', KEYS[5], 'n', 'schema', 'state')
+  if snap[1] and snap[2] == ARGV[2] then
+    start, state = tonumber(snap[1]), snap[3]
+  end
+end
+local user = redis.call('HGET', KEYS[1], 'user_id')
+return {1, user, state, start, redis.call('LRANGE', KEYS[2], start, -1)}
+"""
+
+# ARGV: ttl_ms, n (events covered), schema, state_json -> 1 written, 0 kept the existing (newer) one
+SAVE_SNAPSHOT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = tonumber(ARGV[2])
+if n > redis.call('LLEN', KEYS[2]) then return 0 end
+local cur = redis.call('HMGET', KEYS[5], 'n', 'schema')
+if cur[1] and cur[2] == ARGV[3] and tonumber(cur[1]) >= n then return 0 end
+redis.call('HSET', KEYS[5], 'n', ARGV[2], 'schema', ARGV[3], 'state', ARGV[4])
+redis.call('PEXPIRE', KEYS[5], ARGV[1])
+return 1
+"""
+
+# ARGV: ttl_ms -> {-1} or {1, user_id}: refreshes the session's expiry and tells its owner
+TOUCH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return {1, redis.call('HGET', KEYS[1], 'user_id')}
+"""

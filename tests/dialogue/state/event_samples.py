@@ -1,0 +1,82 @@
+"""One valid instance of every event type, and a realistic session log, shared by the state / store tests."""
+
+from __future__ import annotations
+
+from dialogue.state.events import (
+    AttributePreferred,
+    BotUttered,
+    CritiqueGiven,
+    Event,
+    FeedbackGiven,
+    ItemAccepted,
+    ItemMentioned,
+    ItemRejected,
+    ItemsRecommended,
+    ProfileEdited,
+    QuestionAnswered,
+    QuestionAsked,
+    SessionEnded,
+    SessionStarted,
+    SlotSet,
+    TurnsRewound,
+    UserUttered,
+)
+
+SAMPLES: list[Event] = [
+    SessionStarted("s1", "alice@example.org", at=100.0, event_id="e-1"),
+    SessionStarted("s2", None, at=100.5),
+    UserUttered(1, "I loved Inception — anything like it? 🎬", intent="request_rec", at=101.0),
+    UserUttered(2, "hm", at=101.5),
+    BotUttered(0, "Hi! What are you in the mood for?", at=100.25),
+    ItemMentioned(42, "liked", turn=1, at=102.0),
+    ItemMentioned(7, "seen", at=102.5),
+    ItemsRecommended(1, (3, 9, 4), (0.9, 0.5, -1.25), at=103.0),
+    ItemsRecommended(2, (), (), at=103.5),
+    ItemAccepted(2, 9, at=104.0),
+    ItemRejected(2, 3, reason="seen it already", at=104.5),
+    ItemRejected(2, 4, at=104.6),
+    AttributePreferred("genre:sci-fi", "liked", turn=1, at=105.0),
+    AttributePreferred("director:christopher nolan", "disliked", at=105.5),
+    CritiqueGiven(3, "decade", "more", reference_item=9, at=106.0),
+    CritiqueGiven(3, "tag:funny", "less", at=106.5),
+    QuestionAsked(4, "genre", ("genre:comedy", "genre:drama"), at=107.0),
+    QuestionAsked(4, "decade", at=107.5),
+    QuestionAnswered(5, "genre", liked=("genre:comedy",), disliked=("genre:drama",), at=108.0),
+    QuestionAnswered(5, "decade", at=108.5),
+    FeedbackGiven(11, "dislike", turn=5, at=109.0),
+    FeedbackGiven(12, "accept", at=109.5),
+    ProfileEdited("Likes cerebral sci-fi; no horror.", "user", at=110.0),
+    ProfileEdited("", "llm", at=110.5),
+    SlotSet("year_min", 1990, at=111.0),
+    SlotSet("year_max", None, at=111.2),
+    SlotSet("include_seen", True, at=111.5),
+    SlotSet("n_recommendations", 10, at=111.7),
+    SessionEnded("user_left", at=112.0),
+    SessionEnded(at=112.5),
+    TurnsRewound(3, at=113.0),
+]
+
+
+def session_log(session_id: str = "s1", user_id: str | None = "alice") -> list[Event]:
+    """A plausible three-turn session, in order, without rewinds or end."""
+    return [
+        SessionStarted(session_id, user_id, at=1.0),
+        BotUttered(0, "Hi! What would you like to watch?", at=1.1),
+        UserUttered(1, "Something like Inception, I loved it", intent="request_rec", at=2.0),
+        ItemMentioned(42, "liked", turn=1, at=2.1),
+        AttributePreferred("genre:sci-fi", "liked", turn=1, at=2.2),
+        ItemsRecommended(1, (3, 9, 4), (0.9, 0.8, 0.7), at=2.3),
+        BotUttered(1, "How about Interstellar, Primer or Tenet?", at=2.4),
+        UserUttered(2, "Seen Interstellar, hated it. Primer sounds good.", intent="feedback", at=3.0),
+        ItemMentioned(3, "disliked", turn=2, at=3.1),
+        ItemAccepted(2, 9, at=3.2),
+        QuestionAsked(2, "decade", ("decade:1990s", "decade:2000s"), at=3.3),
+        BotUttered(2, "Great! Any preferred decade?", at=3.4),
+        UserUttered(3, "the 2000s", intent="answer", at=4.0),
+        QuestionAnswered(3, "decade", liked=("decade:2000s",), at=4.1),
+        SlotSet("year_min", 2000, at=4.2),
+        CritiqueGiven(3, "tag:funny", "more", reference_item=9, at=4.3),
+        ItemsRecommended(3, (5, 6), (0.6, 0.5), at=4.4),
+        ItemRejected(3, 5, at=4.5),
+        BotUttered(3, "Then maybe Memento?", at=4.6),
+    ]
