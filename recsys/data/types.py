@@ -65,6 +65,9 @@ class MovieLensData:
     layout: str  # "ml-100k" | "ml-1m" | "csv" (ml-latest-small, ml-latest, ml-20m, ml-25m, ...)
     interactions: Interactions
     items: ItemTable
+    # Rows the loader did not load: "<file>: <reason> (first at line N)" -> count. Lenient mode only,
+    # except empty tags (no data), which are always skipped and counted here.
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from catalog_fixtures import write_csv_release, write_redial
+
+from tests.recsys.catalog.catalog_fixtures import write_csv_release, write_redial
 
 
 @pytest.fixture

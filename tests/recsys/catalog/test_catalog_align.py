@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from catalog_fixtures import REDIAL_CASES, metadata, ml_items_frame, redial_movies
 
 from recsys.catalog.align import AlignConfig, align_movies, typo_variant
 from recsys.data.types import MovieMetadata, RedialMovie
+from tests.recsys.catalog.catalog_fixtures import REDIAL_CASES, metadata, ml_items_frame, redial_movies
 
 
 @pytest.fixture(scope="module")

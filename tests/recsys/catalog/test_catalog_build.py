@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from catalog_fixtures import dialogues, metadata, movielens_data, redial_movies
 
 from recsys.catalog.build import build_catalog, count_mentions
 from recsys.catalog.io import load_catalog, report_from_dict, report_to_dict, save_catalog
 from recsys.errors import ArtifactError, UnknownItemError
+from tests.recsys.catalog.catalog_fixtures import dialogues, metadata, movielens_data, redial_movies
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from catalog_fixtures import REDIAL_CASES, write_ml100k_release
 from typer.testing import CliRunner
 
 from recsys.catalog.pipeline import prepare_dialogue_data
@@ -14,6 +13,7 @@ from recsys.catalog.train_data import TrainDataConfig
 from recsys.cli import app
 from recsys.errors import DataError
 from recsys.settings import Settings
+from tests.recsys.catalog.catalog_fixtures import REDIAL_CASES, write_ml100k_release
 
 TOTAL = sum(c[2] for c in REDIAL_CASES)
 ALIGNED = sum(c[2] for c in REDIAL_CASES if c[3] is not None)

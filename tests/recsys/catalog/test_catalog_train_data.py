@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from catalog_fixtures import dialogues, metadata, movielens_data, redial_movies
 
 from recsys.catalog.build import build_catalog
 from recsys.catalog.io import load_train_data, save_train_data
@@ -17,6 +16,7 @@ from recsys.catalog.train_data import (
     describe_train_data,
     seeker_positives,
 )
+from tests.recsys.catalog.catalog_fixtures import dialogues, metadata, movielens_data, redial_movies
 
 
 @pytest.fixture(scope="module")
