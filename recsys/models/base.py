@@ -13,6 +13,7 @@ at the edges:
 
 from __future__ import annotations
 
+import importlib
 import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,16 @@ from recsys.errors import ArtifactError, NotFittedError, UnknownItemError, Unkno
 from recsys.models.types import Profile, Recommendations, Trace, TrainData
 
 _SCORE_CHUNK = 1024  # rows scored at once in batch calls (bounds memory on large catalogs)
+# what pickle.load raises on a truncated, corrupt or foreign file
+_UNPICKLING_ERRORS = (
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    ValueError,
+    TypeError,
+)
 
 
 class Recommender(ABC):
@@ -87,6 +98,10 @@ class Recommender(ABC):
         """
         if (users is None) == (profiles is None):
             raise ValidationError("recommend() takes either users or profiles, not both and not neither")
+        if users is not None and np.ndim(users) != 1:
+            raise ValidationError(
+                "users must be a 1-D sequence of user indices (wrap a single user in a list)"
+            )
         if k < 1:
             raise ValidationError(f"k must be >= 1, got {k}")
         n_rows = len(users) if users is not None else len(profiles)  # type: ignore[arg-type]
@@ -135,14 +150,15 @@ class Recommender(ABC):
 
     def score_profiles(self, profiles: Sequence[Profile]) -> np.ndarray:
         """Dense scores for profiles, routing cold-start profiles to attribute / popularity scoring."""
-        out = np.empty((len(profiles), self.n_items), dtype=np.float32)
-        warm = [i for i, p in enumerate(profiles) if self._is_warm(p)]
         for p in profiles:
             self._check_profile(p)
+        out = np.empty((len(profiles), self.n_items), dtype=np.float32)
+        warm = [i for i, p in enumerate(profiles) if self._is_warm(p)]
         if warm:
             out[warm] = self._score_profiles([profiles[i] for i in warm])
+        warm_set = set(warm)
         for i, p in enumerate(profiles):
-            if i not in warm:
+            if i not in warm_set:
                 out[i] = self.cold_start_scores(p)
         return out
 
@@ -176,12 +192,18 @@ class Recommender(ABC):
         path = Path(path)
         if not path.is_file():
             raise ArtifactError(f"{path}: no saved model")
-        with path.open("rb") as fh:
-            payload = pickle.load(fh)
+        try:
+            with path.open("rb") as fh:
+                payload = pickle.load(fh)
+        except _UNPICKLING_ERRORS as exc:
+            raise ArtifactError(f"{path}: not a readable saved model ({exc})") from exc
+        if not isinstance(payload, dict) or "state" not in payload:
+            raise ArtifactError(f"{path}: not a saved model (unexpected content)")
         expected = f"{cls.__module__}.{cls.__qualname__}"
         if payload.get("class") != expected and cls is not Recommender:
             raise ArtifactError(f"{path}: holds a {payload.get('class')}, not a {expected}")
-        obj = cls.__new__(cls)
+        target = _saved_class(str(payload.get("class")), path) if cls is Recommender else cls
+        obj = target.__new__(target)
         obj._set_state(payload["state"])
         return obj
 
@@ -224,13 +246,34 @@ class Recommender(ABC):
         if k == 0:
             return Recommendations(np.empty(0, np.int64), np.empty(0, np.float32), ())
         vals = row[valid]
-        part = np.argpartition(-vals, k - 1)[:k] if k < len(valid) else np.arange(len(valid))
+        if k < len(valid):
+            # everything above the k-th best score, then the lowest item indices among those tied with it
+            # (argpartition alone would pick an arbitrary subset of the items tied at the boundary)
+            # (selecting on -vals: numpy's partition is ~10x slower selecting near the end of an array with
+            # many equal values, the usual shape of sparse-model scores)
+            kth = -np.partition(-vals, k - 1)[k - 1]
+            above = np.flatnonzero(vals > kth)
+            part = np.concatenate([above, np.flatnonzero(vals == kth)[: k - len(above)]])
+        else:
+            part = np.arange(len(valid))
         # stable order: score desc, then item index asc (deterministic ties)
         order = np.lexsort((valid[part], -vals[part]))
         items = valid[part][order].astype(np.int64)
         scores = vals[part][order].astype(np.float32)
         prov = tuple({self.name: Trace(float(s), r + 1)} for r, s in enumerate(scores))
         return Recommendations(items, scores, prov)
+
+
+def _saved_class(qualified: str, path: Path) -> type[Recommender]:
+    """The Recommender subclass named in a saved payload ("module.Class"), for `Recommender.load`."""
+    module_name, _, class_name = qualified.rpartition(".")
+    try:
+        target = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ArtifactError(f"{path}: saved model class {qualified} cannot be imported ({exc})") from exc
+    if not (isinstance(target, type) and issubclass(target, Recommender)):
+        raise ArtifactError(f"{path}: {qualified} is not a Recommender")
+    return target
 
 
 def profile_item_vector(profile: Profile, n_items: int, *, disliked_weight: float = 0.0) -> np.ndarray:
@@ -244,8 +287,13 @@ def profile_item_vector(profile: Profile, n_items: int, *, disliked_weight: floa
     return vec
 
 
-def profiles_to_csr(profiles: Sequence[Profile], n_items: int) -> sp.csr_matrix:
-    """Liked items of each profile as rows of a CSR matrix (the fold-in input of CF models)."""
+def profiles_to_csr(
+    profiles: Sequence[Profile], n_items: int, *, disliked_weight: float = 0.0
+) -> sp.csr_matrix:
+    """Liked items of each profile as rows of a CSR matrix (the fold-in input of CF models).
+
+    With `disliked_weight` > 0, disliked items enter the row with weight -disliked_weight (duplicates add up).
+    """
     rows, cols, vals = [], [], []
     for r, p in enumerate(profiles):
         weights = p.item_weights or (1.0,) * len(p.liked_items)
@@ -253,4 +301,9 @@ def profiles_to_csr(profiles: Sequence[Profile], n_items: int) -> sp.csr_matrix:
             rows.append(r)
             cols.append(item)
             vals.append(w)
+        if disliked_weight:
+            for item in p.disliked_items:
+                rows.append(r)
+                cols.append(item)
+                vals.append(-disliked_weight)
     return sp.csr_matrix((vals, (rows, cols)), shape=(len(profiles), n_items), dtype=np.float32)
