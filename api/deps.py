@@ -1,0 +1,172 @@
+"""FastAPI dependencies, as `Annotated` aliases for route signatures.
+
+The dialogue manager is built once per process by `ManagerHolder` (in the background at start-up, or on
+first use) and reached through `get_manager`; tests replace it with
+`app.dependency_overrides[get_manager] = lambda: manager`. Everything per-process the routes need (the
+API settings, the manager holder, the title search, rate limiters) hangs on `app.state`; sessions and
+profiles live only in Redis, so any worker can serve any request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Header, Request, Response
+from starlette.exceptions import HTTPException
+
+from api import metrics
+from api.security import AuthError, Principal, RateDecision, RateLimiter, authenticate
+from api.settings import ApiSettings
+from dialogue.store import StateStore
+from recsys.catalog.types import Catalog
+from recsys.errors import CRSError, NotFittedError
+
+log = logging.getLogger(__name__)
+
+RETRY_BUILD_AFTER_SECONDS = 30.0
+
+
+class DialogueService(Protocol):
+    """What the API needs from the dialogue manager (`dialogue.manager.DialogueManager`)."""
+
+    catalog: Catalog
+    store: StateStore
+
+    def start_session(self, user_id: str | None = None) -> str: ...
+    def turn(self, session_id: str, text: str) -> Any: ...
+    def feedback(self, session_id: str, item_id: int, kind: str) -> Any: ...
+    def get_session(self, session_id: str) -> Any: ...
+    def end_session(self, session_id: str) -> Any: ...
+    def recommend_for(self, liked: list[int], disliked: list[int], user_id: str | None, k: int) -> Any: ...
+
+
+class ManagerHolder:
+    """Builds the dialogue manager once (thread-safe), remembers a failure for a while, reports status."""
+
+    def __init__(self, factory: Callable[[], DialogueService]) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self.manager: DialogueService | None = None
+        self.error: str | None = None  # "<ErrorClass>: <message>" of the last failed build (logged)
+        self._error_class: str | None = None
+        self._failed_at: float | None = None
+        self.build_seconds: float | None = None
+
+    @property
+    def status(self) -> str:
+        if self.manager is not None:
+            return "loaded"
+        if self._lock.locked():
+            return "loading"
+        # the class only: messages may name server paths, and /readyz needs no key
+        return f"failed: {self._error_class}" if self._error_class else "not_loaded"
+
+    def get(self) -> DialogueService:
+        """The manager, building it now if needed; NotFittedError (503) if building failed recently."""
+        if self.manager is not None:
+            return self.manager
+        with self._lock:
+            if self.manager is not None:
+                return self.manager
+            if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_BUILD_AFTER_SECONDS:
+                raise NotFittedError(f"the dialogue models could not be loaded: {self.error}")
+            start = time.perf_counter()
+            try:
+                self.manager = self._factory()
+            except (CRSError, OSError, ValueError, RuntimeError) as exc:
+                self.error = f"{type(exc).__name__}: {exc}"
+                self._error_class = type(exc).__name__
+                self._failed_at = time.monotonic()
+                log.error("building the dialogue manager failed: %s", self.error)
+                raise NotFittedError(f"the dialogue models could not be loaded: {self.error}") from exc
+            self.build_seconds = time.perf_counter() - start
+            self.error = self._error_class = self._failed_at = None
+            log.info("dialogue manager ready in %.1f s", self.build_seconds)
+            return self.manager
+
+    def warm_up_in_background(self) -> threading.Thread:
+        """Start building in a daemon thread (errors are remembered, not raised)."""
+
+        def build() -> None:
+            with contextlib.suppress(NotFittedError):
+                self.get()
+
+        thread = threading.Thread(target=build, name="crs-manager-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+
+def get_api_settings(request: Request) -> ApiSettings:
+    return request.app.state.api_settings
+
+
+ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
+
+
+def get_manager(request: Request) -> DialogueService:
+    """The process' dialogue manager (a sync dependency: a first build runs in the thread pool)."""
+    return request.app.state.manager_holder.get()
+
+
+ManagerDep = Annotated[DialogueService, Depends(get_manager)]
+
+
+def get_principal(
+    request: Request,
+    settings: ApiSettingsDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    """The caller (401 with `WWW-Authenticate: Bearer` when a key is required and missing or unknown)."""
+    try:
+        return authenticate(authorization, request.client.host if request.client else None, settings)
+    except AuthError as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _limiter(request: Request, manager: DialogueService, settings: ApiSettings) -> RateLimiter:
+    limiters: dict[int, RateLimiter] = request.app.state.rate_limiters
+    client = manager.store.client
+    limiter = limiters.get(id(client))
+    if limiter is None:
+        limiter = limiters[id(client)] = RateLimiter(
+            client, limit=settings.rate_limit, window_seconds=settings.rate_limit_window_seconds
+        )
+    return limiter
+
+
+def enforce_rate_limit(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    manager: ManagerDep,
+    settings: ApiSettingsDep,
+) -> RateDecision:
+    """Count the request against the caller's limit: 429 + Retry-After when over it."""
+    limiter = _limiter(request, manager, settings)
+    decision = limiter.check(principal)
+    if decision.store_error:
+        metrics.RATE_LIMITER_ERRORS.inc()
+    if not limiter.enabled:
+        return decision
+    if not decision.allowed:
+        metrics.RATE_LIMITED.inc()
+        raise HTTPException(
+            429,
+            f"rate limit of {decision.limit} requests per {settings.rate_limit_window_seconds} s exceeded; "
+            f"retry after {decision.retry_after_seconds} s",
+            headers=decision.headers(),
+        )
+    response.headers.update(decision.headers())
+    return decision
+
+
+# Every /v1 route: authenticated, then rate-limited.
+PROTECTED = [Depends(enforce_rate_limit)]

@@ -1,0 +1,127 @@
+"""The FastAPI application: `create_app()` wires settings, middleware, error handlers, routes and the chat
+page. Serve it with `crs serve`, or `uvicorn api.main:create_app --factory --workers N`.
+
+Every worker process holds its own dialogue manager (models in memory) and talks to the same Redis;
+sessions, profiles and rate-limit counters live only there, so any worker can serve any request and a
+restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import DialogueService, ManagerHolder, get_manager
+from api.errors import install_error_handlers
+from api.metrics import MetricsMiddleware
+from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.routes import health, items, recommendations, sessions, users
+from api.settings import ApiSettings, get_api_settings
+from recsys.artifacts import package_version
+from recsys.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """\
+A conversational movie recommender. Start a session, send messages, get recommendations with
+explanations, give feedback; user profiles persist across sessions.
+
+**Keys.** When the server has API keys configured, send `Authorization: Bearer <key>` with every `/v1`
+request (401 otherwise). **Limits.** Requests are rate-limited per key (per client address on an open
+server): 429 with `Retry-After`. **Errors** all have the body `{"error": {"code", "message", ...}}`.
+"""
+
+TAGS = [
+    {
+        "name": "sessions",
+        "description": "Conversations: messages (also streamed as Server-Sent Events), feedback.",
+    },
+    {"name": "users", "description": "Long-term user profiles: the language profile and typed preferences."},
+    {"name": "items", "description": "The movie catalog: title search and item details."},
+    {"name": "recommendations", "description": "Stateless recommendations from seed items or a profile."},
+    {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
+]
+
+
+def default_manager_factory(settings: Settings) -> Callable[[], DialogueService]:
+    """Builds the manager from the trained artifacts (imported lazily: the models are heavy)."""
+
+    def build() -> DialogueService:
+        from dialogue.system import build_manager
+
+        return build_manager(settings)
+
+    return build
+
+
+def create_app(
+    settings: Settings | None = None,
+    api_settings: ApiSettings | None = None,
+    *,
+    manager: DialogueService | None = None,
+    manager_factory: Callable[[], DialogueService] | None = None,
+) -> FastAPI:
+    """The application. `manager` (tests) skips building one; otherwise `manager_factory` (default: the
+    dialogue system's `build_manager(settings)`) runs once, in the background at start-up when
+    `api_warm_up` is on, else on the first request that needs it."""
+    settings = settings or get_settings()
+    api_settings = api_settings or get_api_settings()
+    holder = ManagerHolder(manager_factory or default_manager_factory(settings))
+    holder.manager = manager
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        overridden = get_manager in app.dependency_overrides
+        if api_settings.api_warm_up and holder.manager is None and not overridden:
+            holder.warm_up_in_background()
+        yield
+        built = holder.manager
+        store = getattr(built, "store", None)
+        if built is not None and manager is None and store is not None:
+            store.close()
+
+    app = FastAPI(
+        title="crs - conversational recommender API",
+        version=package_version(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.api_settings = api_settings
+    app.state.settings = settings
+    app.state.manager_holder = holder
+    app.state.rate_limiters = {}
+    app.state.item_searches = {}
+
+    install_error_handlers(app)
+    # added innermost first: the body limit sits closest to the routes, the request id outermost
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=api_settings.max_body_bytes)
+    if api_settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(api_settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "X-Request-ID"],
+        )
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+
+    for module in (sessions, users, items, recommendations, health):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    return app

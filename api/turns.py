@@ -1,0 +1,88 @@
+"""One dialogue turn over HTTP: the text checks, the metrics it feeds, and its Server-Sent Events form.
+
+SSE framing (`text/event-stream`, UTF-8): every event is `id: <turn>.<n>`, `event: <name>` and one
+`data: <JSON>` line, then a blank line. JSON never contains a raw newline, so one data line always holds
+the whole payload. Events of one turn, in order:
+
+    reply           {"text": "<chunk>"}      the reply, word by word (concatenated: the whole reply)
+    recommendation  {"rank": 1, ...}         each recommended item with its explanation (RecommendationPublic)
+    question        {...}                    the question asked, if any (QuestionPublic)
+    done            {...}                    the whole turn (TurnPublic), last
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.exceptions import HTTPException
+
+from api import metrics
+from api.schemas import TurnPublic
+from api.settings import ApiSettings
+from recsys.errors import ValidationError
+
+_CHUNK_RE = re.compile(r"\s*\S+\s*|\s+")
+
+
+def checked_text(text: str, settings: ApiSettings) -> str:
+    """The message if usable: blank -> 422, longer than `max_text_chars` -> 413."""
+    if not text.strip():
+        raise ValidationError("text: the message is empty")
+    if len(text) > settings.max_text_chars:
+        raise HTTPException(
+            413, f"text: the message is {len(text)} characters long; the limit is {settings.max_text_chars}"
+        )
+    return text
+
+
+def turn_public(result: Any) -> TurnPublic:
+    """A manager TurnResult as the response model."""
+    return TurnPublic.model_validate(result.to_dict() if hasattr(result, "to_dict") else result)
+
+
+def record_turn(turn: TurnPublic) -> None:
+    """Feed the turn into the metrics (turns by action, items recommended, LLM calls and tokens)."""
+    metrics.TURNS.labels(turn.action).inc()
+    if turn.recommendations:
+        metrics.RECOMMENDATIONS.labels("messages").inc(len(turn.recommendations))
+    sync_llm_metrics()
+
+
+def sync_llm_metrics() -> None:
+    """Copy what the process' LLM runtime counted into the Prometheus counters."""
+    from dialogue.llm.runtime import get_runtime
+
+    metrics.sync_llm(get_runtime())
+
+
+def sse_event(event: str, data: Any, event_id: str | None = None) -> str:
+    """One Server-Sent Event (a JSON payload on a single data line)."""
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {payload}\n\n"
+
+
+def reply_chunks(reply: str) -> list[str]:
+    """The reply cut into word chunks (leading / trailing whitespace kept: they concatenate back)."""
+    return _CHUNK_RE.findall(reply)
+
+
+def turn_events(turn: TurnPublic) -> Iterator[str]:
+    """The SSE frames of one turn (see the module docstring)."""
+    n = 0
+
+    def next_id() -> str:
+        nonlocal n
+        n += 1
+        return f"{turn.turn}.{n}"
+
+    for chunk in reply_chunks(turn.reply):
+        yield sse_event("reply", {"text": chunk}, next_id())
+    for rank, rec in enumerate(turn.recommendations, start=1):
+        yield sse_event("recommendation", {"rank": rank, **rec.model_dump()}, next_id())
+    if turn.question is not None:
+        yield sse_event("question", turn.question.model_dump(), next_id())
+    yield sse_event("done", turn.model_dump(), next_id())
