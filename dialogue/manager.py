@@ -1,0 +1,305 @@
+"""The dialogue manager: one user message in, the system's reply (and its recorded events) out.
+
+A turn: load the state -> understand the message in its context (last recommendations, pending question)
+-> record the user's side as events under a fresh turn number (one atomic append) -> fold them into the
+state -> the policy decides -> recommend / ask / explain / answer / chit-chat / goodbye -> record the
+system's side (ItemsRecommended, QuestionAsked, BotUttered; a second atomic append) -> merge the session
+into the user's long-term profile (sessions with a user id, when the turn said something the profile
+keeps: a liked / disliked / seen / accepted item or attribute) -> a TurnResult.
+
+The manager only knows interfaces: a fitted Recommender, an Extractor, a StateStore, the Catalog and a
+Policy, so tests and the API can inject small ones. Public API (what the HTTP layer calls):
+`start_session`, `turn`, `feedback`, `get_session`, `end_session`, `recommend_for`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from dialogue import nlg
+from dialogue.catalog_index import CatalogIndex
+from dialogue.interpret import Interpretation, interpret
+from dialogue.nlg import Explainer, TemplateExplainer
+from dialogue.policy import Action, Decision, Policy, PolicyConfig, PolicyInput
+from dialogue.preferences import Preferences
+from dialogue.ranking import RankedItem, StateRanker, reweighted
+from dialogue.results import (
+    QuestionView,
+    RecommendedItem,
+    SessionView,
+    StateSummary,
+    TurnResult,
+    understanding_dict,
+)
+from dialogue.state.events import (
+    AttributePreferred,
+    BotUttered,
+    Event,
+    FeedbackGiven,
+    ItemAccepted,
+    ItemMentioned,
+    ItemsRecommended,
+    QuestionAnswered,
+    QuestionAsked,
+    SessionEnded,
+)
+from dialogue.state.profile import UserProfile
+from dialogue.state.state import DialogueState
+from dialogue.store.redis_store import StateStore
+from dialogue.understanding.types import DialogueContext, Extractor
+from recsys.catalog.types import Catalog
+from recsys.errors import SessionEndedError, ValidationError
+from recsys.models.base import Recommender
+from recsys.models.types import Trace
+
+log = logging.getLogger(__name__)
+
+MAX_K = 100
+_PROVENANCE_CACHE = 20_000  # (session, item) -> provenance of shown items, for "why?" later
+# The events a user profile folds in (dialogue.state.profile); a turn without any needs no merge.
+_PROFILE_EVENTS = (ItemMentioned, ItemAccepted, AttributePreferred, QuestionAnswered, FeedbackGiven)
+
+
+class DialogueManager:
+    """Runs conversations over a fitted recommender (see the module docstring)."""
+
+    def __init__(
+        self,
+        recommender: Recommender,
+        extractor: Extractor,
+        store: StateStore,
+        catalog: Catalog,
+        policy: Policy | PolicyConfig | str | Path | None = None,
+        *,
+        index: CatalogIndex | None = None,
+        explainer: Explainer | None = None,
+        merge_profiles: bool = True,
+    ) -> None:
+        if recommender.n_items != len(catalog):
+            raise ValidationError(
+                f"the recommender has {recommender.n_items} items, the catalog {len(catalog)}"
+            )
+        self.catalog = catalog
+        self.extractor = extractor
+        self.store = store
+        self.policy = policy if isinstance(policy, Policy) else Policy(policy)
+        self.index = index or CatalogIndex(catalog, recommender.data)
+        config = self.policy.config
+        self.recommender = reweighted(recommender, config.fusion_weights)
+        self.ranker = StateRanker(self.recommender, self.index, config.ranking, mode=config.ranking_mode)
+        self.explainer: Explainer = explainer or TemplateExplainer(self.index)
+        self.merge_profiles = merge_profiles
+        self._provenance: OrderedDict[tuple[str, int], Mapping[str, Trace]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ sessions
+    def start_session(self, user_id: str | None = None, *, session_id: str | None = None) -> str:
+        """Create a session (greeted with a BotUttered in turn 0) and return its id."""
+        sid = self.store.create_session(user_id, session_id=session_id)
+        profile = self._profile(user_id)
+        titles = [self.catalog[i].title for i in reversed(list(profile.liked_items))] if profile else []
+        self.store.append_events(sid, [BotUttered(turn=0, text=nlg.greeting(titles))])
+        return sid
+
+    def get_session(self, session_id: str) -> SessionView:
+        """The session's state summary and transcript (SessionNotFoundError if missing or expired)."""
+        return SessionView.of(self.store.load_state(session_id), self.catalog)
+
+    def end_session(self, session_id: str, reason: str = "user") -> SessionView:
+        """End the session (idempotent) and merge it into the user's profile; returns its final view."""
+        state = self.store.load_state(session_id)
+        if not state.ended:
+            event = SessionEnded(reason=reason)
+            self.store.append_events(session_id, [event])
+            state.apply(event)
+            self._merge(state)
+        return SessionView.of(state, self.catalog)
+
+    def feedback(self, session_id: str, item_id: int, kind: str) -> StateSummary:
+        """Explicit feedback on an item (like / dislike / accept / reject / seen); returns the new state."""
+        self.catalog[item_id]  # UnknownItemError for an id outside the catalog
+        state = self._live_state(session_id)
+        event = FeedbackGiven(item_id=item_id, kind=kind, turn=state.turn)  # type: ignore[arg-type]
+        self.store.append_events(session_id, [event])
+        state.apply(event)
+        self._merge(state)
+        return StateSummary.of(state, self.catalog)
+
+    # ------------------------------------------------------------------ turns
+    def turn(self, session_id: str, text: str) -> TurnResult:
+        """Handle one user message (see the module docstring)."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError("message text is empty")
+        state = self._live_state(session_id)
+        profile = self._profile(state.user_id)
+        shown_before = state.last_recommendation.item_ids if state.last_recommendation else ()
+        context = DialogueContext(
+            last_recommended=tuple(shown_before), last_question_kind=state.pending_question
+        )
+        understanding = self.extractor.extract(text, context)
+        turn = self.store.next_turn(session_id)
+        interp = interpret(understanding, state, turn, self.index)
+        self.store.append_events(session_id, interp.events)
+        state.apply_all(interp.events)
+        prefs = Preferences.from_state(state, profile)
+        pool = self.policy.config.question_pool
+        decision = self.policy.decide(
+            PolicyInput(
+                state=state,
+                prefs=prefs,
+                understanding=understanding,
+                candidates=lambda: [r.item_id for r in self.ranker.rank(prefs, pool)],
+                attributes_of=lambda item: self.index.item_attributes[item],
+                answered_without_preference=interp.answered_without_preference,
+            )
+        )
+        reply, recs, question, bot_events = self._act(
+            decision, state, prefs, interp, turn, bool(shown_before)
+        )
+        bot_events.append(BotUttered(turn=turn, text=reply))
+        self.store.append_events(session_id, bot_events)
+        state.apply_all(bot_events)
+        if any(isinstance(e, _PROFILE_EVENTS) for e in interp.events):
+            self._merge(state)  # otherwise nothing the profile keeps happened; the next merge catches up
+        return TurnResult(
+            session_id=session_id,
+            turn=turn,
+            reply=reply,
+            action=decision.action.value,
+            intent=understanding.intent.value,
+            recommendations=tuple(recs),
+            question=question,
+            subjects=decision.targets if decision.action in (Action.EXPLAIN, Action.ANSWER) else (),
+            state=StateSummary.of(state, self.catalog),
+            understanding=understanding_dict(understanding, self.catalog),
+            notes=tuple(interp.unknown_attributes) + tuple(interp.unsupported_critiques),
+        )
+
+    def recommend_for(
+        self,
+        liked: Iterable[int] = (),
+        disliked: Iterable[int] = (),
+        user_id: str | None = None,
+        k: int = 10,
+        *,
+        liked_attributes: Iterable[str] = (),
+        disliked_attributes: Iterable[str] = (),
+    ) -> list[RecommendedItem]:
+        """Stateless recommendations for liked / disliked items and attributes (plus the user's profile)."""
+        if not 1 <= k <= MAX_K:
+            raise ValidationError(f"k must be between 1 and {MAX_K}, got {k}")
+        liked, disliked = list(liked), list(disliked)
+        for item in (*liked, *disliked):
+            self.catalog[item]  # UnknownItemError
+        prefs = Preferences.from_lists(
+            liked,
+            disliked,
+            liked_attributes=liked_attributes,
+            disliked_attributes=disliked_attributes,
+            profile=self._profile(user_id),
+        )
+        return self._items(self.ranker.rank(prefs, k), prefs)
+
+    # ------------------------------------------------------------------ acting
+    def _act(
+        self,
+        decision: Decision,
+        state: DialogueState,
+        prefs: Preferences,
+        interp: Interpretation,
+        turn: int,
+        had_recommendations: bool,
+    ) -> tuple[str, list[RecommendedItem], QuestionView | None, list[Event]]:
+        """The reply, recommendations, question and system events for a decision."""
+        ack = nlg.acknowledgement(interp.events, self.index)
+        notes = nlg.notes_text(interp.unknown_attributes, interp.unsupported_critiques, self.index)
+        lead = " ".join(p for p in (notes, ack) if p)
+        events: list[Event] = []
+        recs: list[RecommendedItem] = []
+        question: QuestionView | None = None
+        action = decision.action
+        if action is Action.RECOMMEND:
+            ranked = self.ranker.rank(prefs, self.policy.k_for(state))
+            recs = self._items(ranked, prefs)
+            if recs:
+                events.append(
+                    ItemsRecommended(
+                        turn=turn,
+                        item_ids=tuple(r.item_id for r in recs),
+                        scores=tuple(r.score for r in recs),
+                    )
+                )
+                self._remember(state.session_id, ranked)
+            titles = [self.catalog[r.item_id].display for r in recs]
+            reply = nlg.recommendation_text(titles, prefs, lead, more=had_recommendations)
+        elif action is Action.ASK and decision.question is not None:
+            plan = decision.question
+            text = nlg.question_text(plan, self.index)
+            question = QuestionView(plan.attribute_kind, text, plan.options)
+            events.append(QuestionAsked(turn=turn, attribute_kind=plan.attribute_kind, options=plan.options))  # type: ignore[arg-type]
+            reply = " ".join(p for p in (lead, text) if p)
+        elif action is Action.EXPLAIN:
+            lines = []
+            for item_id in decision.targets[:5]:
+                item = self.catalog[item_id]
+                why = self.explainer.explain(item, prefs, self._recall(state.session_id, item_id))
+                lines.append(f"{item.display}: {why}")
+            reply = nlg.explanation_text(lines)
+        elif action is Action.ANSWER:
+            reply = "\n".join(nlg.answer_text(self.catalog[i]) for i in decision.targets)
+            reply = " ".join(p for p in (lead, reply) if p)
+        elif action is Action.GOODBYE:
+            reply = nlg.goodbye_text([self.catalog[i].title for i in state.accepted_items])
+        else:
+            accepted = [self.catalog[i].title for i in decision.targets]
+            text = nlg.chitchat_text(accepted, has_recommendations=had_recommendations)
+            reply = " ".join(p for p in (lead, text) if p)
+        return reply, recs, question, events
+
+    def _items(self, ranked: Sequence[RankedItem], prefs: Preferences) -> list[RecommendedItem]:
+        out = []
+        for r in ranked:
+            explanation = self.explainer.explain(self.catalog[r.item_id], prefs, r.provenance)
+            out.append(RecommendedItem.build(self.catalog, r.item_id, r.score, r.provenance, explanation))
+        return out
+
+    # ------------------------------------------------------------------ helpers
+    def _live_state(self, session_id: str) -> DialogueState:
+        state = self.store.load_state(session_id)
+        if state.ended:
+            raise SessionEndedError(f"session {session_id} has ended; start a new one")
+        return state
+
+    def _profile(self, user_id: str | None) -> UserProfile | None:
+        """The user's long-term profile, without ids outside this catalog (a profile can outlive a
+        catalog rebuild; its stale ids are ignored here, never sent to the models)."""
+        if user_id is None:
+            return None
+        profile = self.store.get_profile(user_id)
+        n = len(self.catalog)
+        p = profile
+        for items in (p.liked_items, p.disliked_items, p.seen_items, p.accepted_items):
+            for item in [i for i in items if not 0 <= i < n]:
+                log.warning("profile of %s: item %d is not in the catalog; ignored", user_id, item)
+                items.discard(item)
+        return profile
+
+    def _merge(self, state: DialogueState) -> None:
+        if self.merge_profiles and state.user_id is not None:
+            self.store.merge_session(state.session_id)
+
+    def _remember(self, session_id: str, ranked: Sequence[RankedItem]) -> None:
+        with self._lock:
+            for r in ranked:
+                self._provenance[(session_id, r.item_id)] = r.provenance
+                self._provenance.move_to_end((session_id, r.item_id))
+            while len(self._provenance) > _PROVENANCE_CACHE:
+                self._provenance.popitem(last=False)
+
+    def _recall(self, session_id: str, item_id: int) -> Mapping[str, Trace]:
+        with self._lock:
+            return self._provenance.get((session_id, item_id), {})

@@ -1,0 +1,262 @@
+"""Reply templates and template explanations, built from catalog facts only (never invented).
+
+`TemplateExplainer.explain(item, prefs, provenance)` is the one explanation function: the LLM layer can
+replace it with any object that has the same method (`Explainer`). It says, in one or two sentences, what
+links the item to the user: a director / star / writer shared with a liked movie, the liked attributes it
+has, genres shared with a liked movie, or else the generator that proposed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+from dialogue.catalog_index import CatalogIndex
+from dialogue.policy import QuestionPlan
+from dialogue.preferences import Preferences
+from dialogue.state.events import (
+    AttributePreferred,
+    CritiqueGiven,
+    Event,
+    ItemMentioned,
+    QuestionAnswered,
+)
+from recsys.catalog.types import CatalogItem
+from recsys.models.types import Trace
+
+_ROLES = (("directors", "Directed by"), ("stars", "Stars"), ("writers", "Written by"))
+_GENERATOR_PHRASES = {
+    "itemknn": "People who liked {seed} also liked it.",
+    "als": "People who liked {seed} also liked it.",
+    "bpr": "People who liked {seed} also liked it.",
+    "ease": "People who liked {seed} also liked it.",
+    "ppr": "It is closely linked to {seed} through shared cast, crew, genres and conversations.",
+    "kg_gnn": "Viewers with tastes like yours rate it highly.",
+    "lightgcn": "Viewers with tastes like yours rate it highly.",
+    "popularity": "It is one of the most popular movies in the catalog.",
+}
+_NO_SEED_PHRASE = "It is a favourite of viewers with the tastes you described."
+_CRITIQUE_WORDS = {
+    ("recency", "more"): "more recent",
+    ("recency", "less"): "older",
+    ("violence", "less"): "less violent",
+    ("violence", "more"): "more action-packed",
+    ("humor", "more"): "funnier",
+    ("humor", "less"): "more serious",
+    ("scariness", "more"): "scarier",
+    ("scariness", "less"): "less scary",
+    ("darkness", "more"): "darker",
+    ("darkness", "less"): "lighter",
+    ("popularity", "more"): "better known",
+    ("popularity", "less"): "less known",
+    ("length", "less"): "shorter",
+    ("length", "more"): "longer",
+}
+_QUESTION_TEMPLATES = {
+    "genre": "What kind of movie are you in the mood for? For example {options}.",
+    "decade": "Any particular era? For example {options}.",
+    "director": "Is there a director whose films you enjoy? For example {options}.",
+    "star": "Any actors you'd like to see? For example {options}.",
+    "writer": "Any writers you like? For example {options}.",
+    "tag": "What should the movie be like? For example {options}.",
+}
+_DIMENSION_NOUNS = {"length": "running times"}
+PLOT_CHARS = 300
+
+
+@runtime_checkable
+class Explainer(Protocol):
+    """Explains why an item is recommended to a user with these preferences."""
+
+    def explain(self, item: CatalogItem, prefs: Preferences, provenance: Mapping[str, Trace]) -> str: ...
+
+
+def join_words(words: Sequence[str], conjunction: str = "and") -> str:
+    """ "a", "a and b", "a, b and c"."""
+    words = list(words)
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+class TemplateExplainer:
+    """Explanations from catalog facts (see the module docstring)."""
+
+    def __init__(self, index: CatalogIndex) -> None:
+        self.index = index
+
+    def explain(self, item: CatalogItem, prefs: Preferences, provenance: Mapping[str, Trace]) -> str:
+        seeds = [self.index.item(i) for i in prefs.seed_items[:20]]
+        reasons = [r for r in (self._shared_person(item, seeds), self._liked_attributes(item, prefs)) if r]
+        if not reasons:
+            shared = self._shared_genres(item, seeds)
+            if shared:
+                reasons.append(shared)
+        if len(reasons) < 2:
+            reasons.append(self._generator(provenance, seeds))
+        return " ".join(reasons[:2])
+
+    @staticmethod
+    def _shared_person(item: CatalogItem, seeds: Sequence[CatalogItem]) -> str | None:
+        for field, verb in _ROLES:
+            mine = {p.lower(): p for p in getattr(item, field)}
+            for seed in seeds:
+                common = [mine[p.lower()] for p in getattr(seed, field) if p.lower() in mine]
+                if common:
+                    return f"{verb} {join_words(common[:2])}, like {seed.title}."
+        return None
+
+    def _liked_attributes(self, item: CatalogItem, prefs: Preferences) -> str | None:
+        have = self.index.item_attributes[item.item_id]
+        matched = [a for a in prefs.all_liked_attributes if a in have]
+        if not matched:
+            return None
+        shown = [self.index.display(a) for a in matched[:3]]
+        return f"It matches what you asked for: {join_words(shown)}."
+
+    @staticmethod
+    def _shared_genres(item: CatalogItem, seeds: Sequence[CatalogItem]) -> str | None:
+        best: tuple[int, list[str], CatalogItem] | None = None
+        for seed in seeds:
+            common = [g for g in item.genres if g in seed.genres]
+            if common and (best is None or len(common) > best[0]):
+                best = (len(common), common, seed)
+        if best is None:
+            return None
+        genres = join_words(best[1][:3])
+        return f"{'An' if genres[:1] in 'aeiou' else 'A'} {genres} movie, like {best[2].title}."
+
+    @staticmethod
+    def _generator(provenance: Mapping[str, Trace], seeds: Sequence[CatalogItem]) -> str:
+        if not provenance:
+            return _NO_SEED_PHRASE
+        best = min(provenance.items(), key=lambda kv: kv[1].rank)[0].replace("-", "_")
+        phrase = _GENERATOR_PHRASES.get(best, _NO_SEED_PHRASE)
+        if "{seed}" in phrase:
+            if not seeds:
+                return _NO_SEED_PHRASE
+            phrase = phrase.format(seed=seeds[0].title)
+        return phrase
+
+
+# ---------------------------------------------------------------------- replies
+def greeting(profile_titles: Sequence[str] = ()) -> str:
+    if profile_titles:
+        return (
+            f"Welcome back! Last time you liked {join_words(list(profile_titles)[:3])}. "
+            "What are you in the mood for today?"
+        )
+    return (
+        "Hi! I can help you find a movie. Tell me about a film you loved, or what you're in the mood for "
+        "(a genre, an actor, a director...)."
+    )
+
+
+def acknowledgement(events: Sequence[Event], index: CatalogIndex) -> str:
+    """One sentence restating what this turn added to the state ("" when nothing)."""
+    liked, disliked, seen, wants, avoid, critiques = [], [], [], [], [], []
+    for e in events:
+        if isinstance(e, ItemMentioned):
+            {"liked": liked, "disliked": disliked, "seen": seen}[e.polarity].append(
+                index.item(e.item_id).title
+            )
+        elif isinstance(e, AttributePreferred):
+            (wants if e.polarity == "liked" else avoid).append(index.display(e.attribute))
+        elif isinstance(e, QuestionAnswered):
+            wants += [index.display(a) for a in e.liked]
+            avoid += [index.display(a) for a in e.disliked]
+        elif isinstance(e, CritiqueGiven):
+            critiques.append(_CRITIQUE_WORDS.get((e.dimension, e.direction), f"{e.direction} {e.dimension}"))
+    parts = []
+    if liked:
+        parts.append(f"you liked {join_words(liked)}")
+    if disliked:
+        parts.append(f"you didn't like {join_words(disliked)}")
+    if wants:
+        parts.append(f"you're into {join_words(wants)}")
+    if avoid:
+        parts.append(f"no {join_words(avoid, 'or')}")
+    if critiques:
+        parts.append(f"something {join_words(critiques)}")
+    if seen and not parts:
+        parts.append(f"you've already seen {join_words(seen)}")
+    return f"Got it: {'; '.join(parts)}." if parts else ""
+
+
+def question_text(plan: QuestionPlan, index: CatalogIndex) -> str:
+    options = join_words([index.display(o) for o in plan.options], "or")
+    return _QUESTION_TEMPLATES.get(plan.attribute_kind, "Any preference? For example {options}.").format(
+        options=options
+    )
+
+
+def recommendation_text(titles: Sequence[str], prefs: Preferences, ack: str, *, more: bool) -> str:
+    if not titles:
+        avoid = [a.partition(":")[2] for a in prefs.disliked_attributes[:3]]
+        hint = f" (you ruled out {join_words(avoid, 'and')})" if avoid else ""
+        return " ".join(
+            p
+            for p in (ack, f"I couldn't find a movie that fits everything{hint}. Could you relax something?")
+            if p
+        )
+    if prefs.seed_items or prefs.all_liked_attributes:
+        lead = "Here are some more ideas" if more else "Based on what you told me, you might enjoy"
+    else:
+        lead = "Here are some popular picks to start with"
+    return " ".join(p for p in (ack, f"{lead}: {join_words(titles)}.") if p)
+
+
+def explanation_text(lines: Sequence[str]) -> str:
+    if not lines:
+        return "I haven't recommended anything yet. Tell me about a movie you like and I'll suggest some!"
+    return "\n".join(lines)
+
+
+def answer_text(item: CatalogItem) -> str:
+    """Facts about one movie: year, genres, director, stars and the plot."""
+    first = item.display
+    if item.genres:
+        genres = join_words(list(item.genres[:3]))
+        first += f" is {'an' if genres[:1] in 'aeiou' else 'a'} {genres} movie"
+    else:
+        first += " is a movie"
+    if item.directors:
+        first += f" directed by {join_words(list(item.directors[:2]))}"
+    sentences = [first + "."]
+    if item.stars:
+        sentences.append(f"It stars {join_words(list(item.stars[:3]))}.")
+    if item.plot:
+        plot = (
+            item.plot if len(item.plot) <= PLOT_CHARS else item.plot[: PLOT_CHARS - 1].rsplit(" ", 1)[0] + "…"
+        )
+        sentences.append(plot)
+    return " ".join(sentences)
+
+
+def chitchat_text(accepted: Sequence[str], *, has_recommendations: bool) -> str:
+    if accepted:
+        return f"Great choice, enjoy {join_words(list(accepted))}! Tell me if you'd like more ideas."
+    if has_recommendations:
+        return "You're welcome! Want more suggestions, or something different?"
+    return (
+        "I'm here to help you find a movie. "
+        "Tell me about a film you loved, or a genre you're in the mood for."
+    )
+
+
+def goodbye_text(accepted: Sequence[str]) -> str:
+    if accepted:
+        return f"Enjoy {join_words(list(accepted)[-2:])}! Goodbye."
+    return "Goodbye! Come back whenever you need a movie idea."
+
+
+def notes_text(unknown_attributes: Sequence[str], unsupported: Sequence[str], index: CatalogIndex) -> str:
+    """What the system could not act on, said plainly."""
+    parts = []
+    if unknown_attributes:
+        shown = join_words([f"'{index.display(a)}'" for a in unknown_attributes], "or")
+        parts.append(f"I don't know any movie with {shown}, so I can't use that.")
+    if unsupported:
+        words = join_words([_DIMENSION_NOUNS.get(d, d.replace("_", " ")) for d in unsupported], "or")
+        parts.append(f"I have no data on {words}, so I can't take that into account.")
+    return " ".join(parts)

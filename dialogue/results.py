@@ -1,0 +1,217 @@
+"""What the dialogue manager returns: turn results, recommended items, questions and state summaries.
+
+Every type has `to_dict()` giving plain JSON types (the API and `crs chat --json` serialise these).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dialogue.state.state import DialogueState
+from dialogue.understanding.types import Understanding
+from recsys.catalog.types import Catalog
+from recsys.models.types import Trace
+
+MAX_TITLES = 20  # titles listed per set in a state summary (the counts are always complete)
+
+
+@dataclass(frozen=True)
+class RecommendedItem:
+    """One recommendation as shown: catalog facts, final score, generator provenance and an explanation."""
+
+    item_id: int
+    title: str
+    year: int | None
+    score: float
+    provenance: dict[str, dict[str, float | int]]
+    explanation: str
+    genres: tuple[str, ...] = ()
+
+    @classmethod
+    def build(
+        cls, catalog: Catalog, item_id: int, score: float, provenance: Mapping[str, Trace], explanation: str
+    ) -> RecommendedItem:
+        item = catalog[item_id]
+        prov = {
+            name: {"score": round(float(t.score), 6), "rank": int(t.rank)} for name, t in provenance.items()
+        }
+        return cls(
+            item_id, item.title, item.year, round(float(score), 6), prov, explanation, tuple(item.genres)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["genres"] = list(self.genres)
+        return out
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question the system asked: on which attribute kind, its text and the offered values."""
+
+    attribute_kind: str
+    text: str
+    options: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attribute_kind": self.attribute_kind, "text": self.text, "options": list(self.options)}
+
+
+def _titles(catalog: Catalog, items: Iterable[int]) -> dict[str, Any]:
+    ids = list(items)
+    return {"count": len(ids), "titles": [catalog[i].display for i in ids[-MAX_TITLES:]]}
+
+
+@dataclass(frozen=True)
+class StateSummary:
+    """The state as the user may see it: item sets (counts and titles), attributes, critiques, questions."""
+
+    turn: int
+    items: dict[str, dict[str, Any]]
+    liked_attributes: tuple[str, ...]
+    disliked_attributes: tuple[str, ...]
+    critiques: tuple[dict[str, Any], ...]
+    questions_asked: tuple[str, ...]
+    pending_question: str | None
+    slots: dict[str, Any]
+    ended: bool = False
+
+    @classmethod
+    def of(cls, state: DialogueState, catalog: Catalog) -> StateSummary:
+        sets = {
+            "liked": state.liked_items,
+            "disliked": state.disliked_items,
+            "seen": state.seen_items,
+            "shown": state.shown_items,
+            "accepted": state.accepted_items,
+            "rejected": state.rejected_items,
+        }
+        critiques = tuple(
+            {
+                "dimension": c.dimension,
+                "direction": c.direction,
+                "reference_item": c.reference_item,
+                "reference_title": catalog[c.reference_item].display
+                if c.reference_item is not None
+                else None,
+                "turn": c.turn,
+            }
+            for c in state.critiques
+        )
+        return cls(
+            turn=state.turn,
+            items={name: _titles(catalog, s) for name, s in sets.items()},
+            liked_attributes=tuple(state.liked_attributes),
+            disliked_attributes=tuple(state.disliked_attributes),
+            critiques=critiques,
+            questions_asked=tuple(state.asked_kinds),
+            pending_question=state.pending_question,
+            slots=state.slots.to_dict(),
+            ended=state.ended,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("liked_attributes", "disliked_attributes", "critiques", "questions_asked"):
+            out[key] = list(out[key])
+        return out
+
+
+def understanding_dict(u: Understanding, catalog: Catalog) -> dict[str, Any]:
+    """What was extracted from the message, for transparency (titles resolved from the catalog)."""
+    return {
+        "intent": u.intent.value,
+        "intents": [i.value for i in u.intents],
+        "items": [
+            {
+                "item_id": m.item_id,
+                "title": catalog[m.item_id].display if m.item_id is not None else None,
+                "polarity": m.polarity.value,
+                "surface": m.surface,
+                "source": m.source,
+                "redial_id": m.redial_id,
+            }
+            for m in u.items
+        ],
+        "attributes": [
+            {"attribute": a.attribute, "polarity": a.polarity.value, "surface": a.surface, "known": a.known}
+            for a in u.attributes
+        ],
+        "critiques": [
+            {
+                "dimension": c.dimension,
+                "direction": c.direction,
+                "reference_item": c.reference_item,
+                "attribute": c.attribute,
+                "comparative": c.comparative,
+                "surface": c.surface,
+            }
+            for c in u.critiques
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """The outcome of one user turn (see `DialogueManager.turn`)."""
+
+    session_id: str
+    turn: int
+    reply: str
+    action: str
+    intent: str | None
+    recommendations: tuple[RecommendedItem, ...] = ()
+    question: QuestionView | None = None
+    subjects: tuple[int, ...] = ()  # the items explained or answered about
+    state: StateSummary | None = None
+    understanding: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the system could not act on (unknown attributes, critiques)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "turn": self.turn,
+            "reply": self.reply,
+            "action": self.action,
+            "intent": self.intent,
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "question": self.question.to_dict() if self.question else None,
+            "subjects": list(self.subjects),
+            "state": self.state.to_dict() if self.state else None,
+            "understanding": self.understanding,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A session as `get_session` / `end_session` return it: its state summary and its transcript."""
+
+    session_id: str
+    user_id: str | None
+    state: StateSummary
+    transcript: tuple[dict[str, Any], ...]
+    last_recommendation: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, state: DialogueState, catalog: Catalog) -> SessionView:
+        transcript = tuple({"turn": e.turn, "user": e.user_text, "bot": e.bot_text} for e in state.transcript)
+        last = ()
+        if state.last_recommendation is not None:
+            rec = state.last_recommendation
+            last = tuple(
+                {"item_id": i, "title": catalog[i].title, "year": catalog[i].year, "score": s}
+                for i, s in zip(rec.item_ids, rec.scores, strict=True)
+            )
+        return cls(state.session_id, state.user_id, StateSummary.of(state, catalog), transcript, last)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "state": self.state.to_dict(),
+            "transcript": list(self.transcript),
+            "last_recommendation": list(self.last_recommendation),
+        }
