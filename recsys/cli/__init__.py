@@ -6,6 +6,9 @@ import sys
 
 import typer
 
+from api.cli import serve
+from dialogue import cli as dialogue_cli
+from dialogue.simulation.cli import simulate
 from recsys.cli import data as data_cli
 from recsys.cli import eval as eval_cli
 from recsys.errors import CRSError
@@ -19,6 +22,10 @@ app = typer.Typer(
 )
 app.add_typer(data_cli.app, name="data", help="Load, summarise, align and download datasets.")
 app.add_typer(eval_cli.app, name="eval", help="Offline evaluation (MovieLens, ReDial).")
+app.command("train")(dialogue_cli.train)
+app.command("chat")(dialogue_cli.chat)
+app.command("serve")(serve)
+app.command("simulate")(simulate)
 
 
 def main() -> None:

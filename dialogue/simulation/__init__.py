@@ -1,0 +1,1 @@
+"""A/B simulation harness: simulated ReDial users, paired runs of two arms, statistics and reports."""
