@@ -15,6 +15,9 @@ embedding aggregates its items' embeddings), so a profile's user vector is built
 
 Disliked items subtract `disliked_weight` times their own fold-in vector.
 
+"propagate" is the default: on ml-latest-small (profiles = test users' training items) LightGCN scored
+Recall@20 0.244 with it and 0.223 with "mean" (0.257 as known users, whose ego embedding it lacks).
+
 Scores are computed one row at a time, so a user's or profile's scores are bit-identical alone or in a batch.
 """
 

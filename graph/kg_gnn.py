@@ -14,6 +14,11 @@ Same BPR training loop and fold-in as LightGCN (graph/embedding.py, graph/traini
   a profile with liked or disliked attributes scores ``attribute_match_weight * (number of liked attributes
   the item has - number of disliked ones) + embedding score min-max scaled to [0, 1)``, so "sci-fi" returns
   sci-fi items first, ordered by the learned embeddings (0 = pure embedding scores).
+
+On ml-latest-small (genres only as attributes; ratings >= 3, random 80/10/10 split; test Recall@20 /
+NDCG@10): attribute_edge_weight 0.3 / 1 / 3 / 10 -> 0.258 / 0.260 / 0.260 / 0.255 and 0.169 / 0.168 /
+0.169 / 0.172; with attribute matching off, a genre-only profile's top 20 carried the genre for 79 / 84 /
+88 / 88 % of genres — the genre node embeddings do encode their items.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.adjacency import NodeLayout, attribute_global_nodes, homogeneous_adjacency, node_layout
-from graph.embedding import GraphEmbeddingRecommender
+from graph.embedding import FoldIn, GraphEmbeddingRecommender
 from graph.item_graph import ATTRIBUTE_NODE_TYPES, KIND_EDGE, build_item_graph
 from graph.training import TrainConfig
 from recsys.errors import ValidationError
@@ -44,14 +49,16 @@ class KGGNNRecommender(GraphEmbeddingRecommender):
         self,
         config: TrainConfig | None = None,
         *,
+        fold_in: FoldIn = "propagate",
+        disliked_weight: float = 0.25,
         attribute_edge_weight: float = 1.0,
         co_mention_weight: float = 1.0,
         attribute_profile_weight: float = 0.5,
         attribute_match_weight: float = 1.0,
         **params: Any,
     ) -> None:
-        """`params` go to GraphEmbeddingRecommender (fold_in, disliked_weight, TrainConfig fields)."""
-        super().__init__(config, **params)
+        """`params` override fields of `config` (TrainConfig); see GraphEmbeddingRecommender."""
+        super().__init__(config, fold_in=fold_in, disliked_weight=disliked_weight, **params)
         for name, value in (
             ("attribute_edge_weight", attribute_edge_weight),
             ("co_mention_weight", co_mention_weight),
