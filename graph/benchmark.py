@@ -1,6 +1,6 @@
 """Benchmark of the graph candidate generators on MovieLens ml-latest-small (a development tool).
 
-    python -m graph.benchmark [--ratings-dir DIR] [--models als,lightgcn,kg-gnn,ppr] [--max-epochs N]
+    python -m graph.benchmark [--ratings-dir DIR] [--models als,lightgcn,kg_gnn,ppr] [--max-epochs N]
                               [--no-time-budget]
 
 Protocol: ratings >= 3 are positives; each user's positives are split 80/10/10 at random (seeded) into
@@ -195,7 +195,7 @@ def model_factories(
     return {
         "als": lambda d: _ALSBaseline(factors=64),
         "lightgcn": lambda d: LightGCNRecommender(**extra),
-        "kg-gnn": lambda d: KGGNNRecommender(**extra),
+        "kg_gnn": lambda d: KGGNNRecommender(**extra),
         "ppr": lambda d: PersonalizedPageRank(),
     }
 
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--ratings-dir", type=Path, default=None)
-    parser.add_argument("--models", default="als,lightgcn,kg-gnn,ppr")
+    parser.add_argument("--models", default="als,lightgcn,kg_gnn,ppr")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument(
         "--no-time-budget", action="store_true", help="lift the GNNs' wall-clock cap (on a shared CPU)"

@@ -42,7 +42,7 @@ JOINT_NODE_TYPES = ("user", "item", *ATTRIBUTE_NODE_TYPES)
 class KGGNNRecommender(GraphEmbeddingRecommender):
     """LightGCN over the joint user–item–attribute graph; scores attribute-only profiles itself."""
 
-    name = "kg-gnn"
+    name = "kg_gnn"
     uses_attributes = True
 
     def __init__(

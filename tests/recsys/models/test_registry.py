@@ -133,8 +133,7 @@ def test_creating_cf_models_does_not_import_torch() -> None:
 def test_every_registered_model_builds_with_a_seed() -> None:
     for name in registry.MODEL_NAMES:
         model = registry.create(name, seed=11)
-        # graph.kg_gnn names itself "kg-gnn" (reported to the coordinator); the registry key is kg_gnn
-        assert isinstance(model, Recommender) and model.name.replace("-", "_") == name
+        assert isinstance(model, Recommender) and model.name == name
         params = registry.parameters(name)
         seed_param = next((p for p in ("random_state", "seed") if p in params), None)
         if seed_param == "random_state":
