@@ -128,12 +128,12 @@ def consistency_problems(text: str, prefs: TypedPreferences) -> tuple[str, ...]:
     known = {*prefs.liked_attributes, *prefs.disliked_attributes}
     known |= {a for it in items for a in item_attributes(it)}
     edit = profile_to_preferences(text, AttributeVocabulary(known))
-    problems = [
-        f"says they like {a}, which they dislike" for a in edit.liked if a in prefs.disliked_attributes
-    ]
-    problems += [
-        f"says they dislike {a}, which they like" for a in edit.disliked if a in prefs.liked_attributes
-    ]
+    problems: list[str] = []  # every mention counts: "loves action ... avoids action" contradicts itself
+    for m in edit.mentions:
+        if m.liked and m.attribute in prefs.disliked_attributes:
+            problems.append(f"says they like {m.attribute}, which they dislike")
+        elif not m.liked and m.attribute in prefs.liked_attributes:
+            problems.append(f"says they dislike {m.attribute}, which they like")
     norm = f" {normalize(text)} "
     names_an_item = any(f" {alias} " in norm for it in items for alias in title_aliases(it.title))
     if not edit.mentions and not names_an_item:
@@ -144,7 +144,7 @@ def consistency_problems(text: str, prefs: TypedPreferences) -> tuple[str, ...]:
             for clause in edit.unmatched
             if not any(f" {a} " in f" {normalize(clause)} " for it in items for a in title_aliases(it.title))
         ]
-    return tuple(problems)
+    return tuple(dict.fromkeys(problems))
 
 
 class ProfileWriter:

@@ -97,6 +97,7 @@ def test_llm_profile_naming_other_people_falls_back():
         ("gore and slashers like It.", "says they like tag:gore, which they dislike"),
         ("sci-fi but avoids anything slow-burn.", "says they dislike tag:slow-burn, which they like"),
         ("good movies with nice stories.", "names none of their preferences"),
+        ("to love gore, and avoids gore.", "says they like tag:gore, which they dislike"),
         ("Denis Villeneuve, and avoids him.", "says something that is not a preference: 'and avoids him'"),
     ],
 )
