@@ -136,6 +136,7 @@ class _Run:
         self.catalog, self.candidates = make_catalog(self.inputs)
         self.mask = np.zeros(len(self.catalog), dtype=bool)
         self.mask[self.candidates] = True
+        self._extractor: RuleExtractor | None = None
 
     def log(self, text: str) -> None:
         self.console.print(text)
@@ -154,8 +155,12 @@ class _Run:
         )  # fmt: skip
 
     def encoder(self, use_text: bool) -> ContextEncoder:
-        extractor = RuleExtractor(self.catalog, use_embeddings=False) if use_text else None
-        return ContextEncoder(self.catalog, extractor)
+        """A fresh encoder (its own statistics); the rule extractor is built once per run."""
+        if not use_text:
+            return ContextEncoder(self.catalog, None)
+        if self._extractor is None:
+            self._extractor = RuleExtractor(self.catalog, use_embeddings=False)
+        return ContextEncoder(self.catalog, self._extractor)
 
     def encode(self, samples: list[RedialSample], encoder: ContextEncoder, data: TrainData) -> Encoded:
         return encode(samples, encoder, data.attribute_names, self.config.profile, progress=self.progress)
@@ -180,7 +185,7 @@ class _Tuning:
     seconds_per_sample: float  # understanding + every generator's ranking, per validation sample
 
 
-def _tune(run: _Run, encoder: ContextEncoder) -> _Tuning:
+def _tune(run: _Run) -> _Tuning:
     """Fit on the fit part of the training dialogues, tune the fusion on the validation part."""
     config = run.config
     fit_part, valid_part = split_dialogues(run.inputs.train, config.validation_fraction, config.seed)
@@ -191,7 +196,7 @@ def _tune(run: _Run, encoder: ContextEncoder) -> _Tuning:
         raise ValidationError(f"no generator could be fitted: {errors}")
     run.step("fit_validation_models")
     started = time.perf_counter()
-    valid = run.encode(extract_samples(valid_part, run.catalog), encoder, fitted.data)
+    valid = run.encode(extract_samples(valid_part, run.catalog), run.encoder(config.use_text), fitted.data)
     if len(valid.samples) == 0 or not valid.dedup.any():
         raise ValidationError("the validation dialogues have no (dedup) recommendation sample to tune on")
     space = QUICK_SPACE if config.quick else TuningSpace()
@@ -249,8 +254,7 @@ def run_redial_benchmark(config: RedialBenchConfig, *, progress: bool = False) -
     if not test_samples:
         raise ValidationError(f"{config.test}: no recommender message mentions a movie: nothing to evaluate")
     run.step("load")
-    encoder = run.encoder(config.use_text)
-    tuning = _tune(run, encoder)
+    tuning = _tune(run)
     skipped = _plan(run, tuning, len(test_samples))
     if "refit" not in skipped:
         run.log(f"[3/4] refitting generators on all {len(inputs.train)} training dialogues")
@@ -266,6 +270,7 @@ def run_redial_benchmark(config: RedialBenchConfig, *, progress: bool = False) -
         raise ValidationError("every generator the tuned fusion uses failed to refit")
     setting = replace(tuned.setting, weights=weights)
     run.log(f"[4/4] ranking {len(test_samples)} test samples")
+    encoder = run.encoder(config.use_text)
     test = run.encode(test_samples, encoder, final.data)
     if encoder.stats.extractor_failures:
         failures = encoder.stats.extractor_failures
@@ -280,7 +285,9 @@ def run_redial_benchmark(config: RedialBenchConfig, *, progress: bool = False) -
     )
     del test_lists
     run.step("rank_test")
-    main = _both(evaluation.full.pop("fusion"), evaluation.dedup.pop("fusion"))
+    main = _both(evaluation.full["fusion"], evaluation.dedup.pop("fusion"))
+    # the same system's `full` ranking (nothing excluded, boosted) scored on the dedup samples only
+    no_exclusion = summarize(evaluation.full.pop("fusion")[test.dedup], depth=K)
     ablations = {name: _both(evaluation.full[name], evaluation.dedup[name]) for name in evaluation.full}
     if config.use_text and "text_ablation" not in skipped:
         run.log("  ablation: profiles from `@` mentions only (no text understanding)")
@@ -309,6 +316,7 @@ def run_redial_benchmark(config: RedialBenchConfig, *, progress: bool = False) -
         "benchmark": "redial",
         "full": main["full"],
         "dedup": main["dedup"],
+        "dedup_no_exclusion": no_exclusion,
         "baselines": baselines,
         "ablations": ablations,
         "protocol": protocol_block(run.inputs, run.candidates, tuning, test, K),
@@ -328,7 +336,7 @@ def run_redial_benchmark(config: RedialBenchConfig, *, progress: bool = False) -
             "test_rank_seconds": list_seconds,
         },
         "skipped": skipped,
-        "understanding": asdict(encoder.stats),
+        "understanding": {"test_messages": asdict(encoder.stats)},
         "published": PUBLISHED,
         "config": config_block(config),
         "environment": environment(),

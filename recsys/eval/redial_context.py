@@ -7,7 +7,9 @@ suggestions; a recommender message is read without context. Every movie mention 
 `MentionEvent` (catalog id, message index, speaker, polarity, how it was found). Without an extractor
 only the `@id` mentions are used (polarity neutral).
 
-`build_profile` turns the events before a message into a `Profile`:
+`build_profile` turns the events before a message into a `Profile` (only the events `ProfileConfig` keeps:
+`@` mentions always, titles and references found in the free text only with `use_titles` / `use_references`,
+both off by default):
 - an item's stance is the seeker's latest non-neutral polarity about it (liked / disliked / seen); a
   seeker's plain mention counts as liked, a recommender's suggestion that the seeker did not reject too;
 - disliked items go to `disliked_items`; the others are liked with weight

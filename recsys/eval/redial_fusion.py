@@ -50,13 +50,15 @@ def generator_lists(
     show_progress: bool = False,
     desc: str = "",
 ) -> list[Recommendations]:
-    """Top-k of every profile (no exclusion, nothing filtered), in batches."""
+    """Top-k of every profile (no exclusion, nothing filtered), in batches, without provenance."""
     out: list[Recommendations] = []
     starts = range(0, len(profiles), batch_size)
     bar = tqdm(starts, desc=desc or generator.name, unit="batch", disable=not show_progress, leave=False)
     for start in bar:
         batch = list(profiles[start : start + batch_size])
-        out.extend(generator.recommend(profiles=batch, k=k, filter_seen=False, candidates=candidates))
+        recs = generator.recommend(profiles=batch, k=k, filter_seen=False, candidates=candidates)
+        # keep items and scores only: the provenance (a dict and a Trace per item) would take gigabytes
+        out.extend(Recommendations(r.items, r.scores) for r in recs)
     return out
 
 

@@ -125,6 +125,7 @@ def test_json_contract(report) -> None:
         assert set(METRICS) | {"samples"} <= set(figures)
         assert all(0.0 <= figures[m] <= 1.0 for m in METRICS)
         assert figures["recall@1"] <= figures["recall@10"] <= figures["recall@50"]
+    assert r["dedup_no_exclusion"]["samples"] == r["dedup"]["samples"]
     assert {"popularity", "repeat"} <= set(r["baselines"])
     assert {"comention", "mention_pop", "itemknn", "fusion_no_boost"} <= set(r["ablations"])
     for block in (*r["baselines"].values(), *r["ablations"].values()):
