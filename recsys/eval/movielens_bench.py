@@ -7,7 +7,6 @@ genres, user tags (those on at least `min_tag_items` movies) and the release dec
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import os
 import platform
@@ -236,7 +235,7 @@ def run_benchmark(config: BenchConfig, *, progress: bool = False) -> dict[str, A
             results[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
             console.print(f"[red][{i}/{steps}] {name}: failed: {exc}[/]")
             continue
-        row["params"] = _public_params(model)
+        row["params"] = registry.public_params(model)
         training = getattr(model, "training_", None)  # e.g. the GNNs' early-stopping summary
         if isinstance(training, dict):
             row["training"] = {k: v for k, v in training.items() if k != "history"}
@@ -296,19 +295,6 @@ def _run_fusion(
         "tuning": result.as_dict(),
     }
     return row
-
-
-def _public_params(model: Recommender) -> dict[str, Any]:
-    """The model's constructor hyper-parameters as set (JSON-friendly values only)."""
-    out: dict[str, Any] = {}
-    for key, value in vars(model).items():
-        if key.startswith("_") or key.endswith("_"):
-            continue
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            value = dataclasses.asdict(value)
-        if isinstance(value, (int, float, str, bool, type(None), dict)):
-            out[key] = value
-    return out
 
 
 def _summary(row: dict[str, Any]) -> str:

@@ -6,7 +6,6 @@ training dialogue, co-mentions) and the ReDial popularity all come from the dial
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -168,22 +167,10 @@ def fit_generators(
             continue
         seconds = time.perf_counter() - started
         generators[name] = model
-        info[name] = {"status": "ok", "fit_seconds": round(seconds, 2), "params": public_params(model)}
+        params = registry.public_params(model)
+        info[name] = {"status": "ok", "fit_seconds": round(seconds, 2), "params": params}
         log(f"  {name}: fitted in {seconds:.1f}s")
     return Fitted(data, generators, info, mention_counts(catalog, dialogues))
-
-
-def public_params(model: Recommender) -> dict[str, Any]:
-    """The model's hyper-parameters as set (JSON-friendly values only)."""
-    out: dict[str, Any] = {}
-    for key, value in vars(model).items():
-        if key.startswith("_") or key.endswith("_"):
-            continue
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            value = dataclasses.asdict(value)
-        if isinstance(value, (int, float, str, bool, type(None), dict)):
-            out[key] = value
-    return out
 
 
 @dataclass

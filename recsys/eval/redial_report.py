@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from recsys.eval.report import write_text
+
 _COLUMNS = ("recall@1", "recall@10", "recall@50", "ndcg@10", "mrr@10")
 
 
@@ -90,10 +92,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def write_markdown(report: dict[str, Any], path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown(report), encoding="utf-8")
-    return path
+    return write_text(markdown(report), path)
 
 
 def protocol_block(inputs: Any, candidates: np.ndarray, tuning: Any, test: Any, k: int) -> dict[str, Any]:

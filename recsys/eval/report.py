@@ -113,11 +113,16 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(report: dict[str, Any], path: str | Path) -> Path:
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a report file (UTF-8), creating its folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown(report), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_markdown(report: dict[str, Any], path: str | Path) -> Path:
+    return write_text(markdown(report), path)
 
 
 def write_png(report: dict[str, Any], path: str | Path) -> Path:

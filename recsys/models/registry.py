@@ -110,3 +110,16 @@ def create(name: str, *, seed: int | None = None, **overrides: Any) -> Recommend
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"model {name!r}: invalid parameters {kwargs}: {exc}") from exc
+
+
+def public_params(model: Recommender) -> dict[str, Any]:
+    """The model's hyper-parameters as set (JSON-friendly values only)."""
+    out: dict[str, Any] = {}
+    for key, value in vars(model).items():
+        if key.startswith("_") or key.endswith("_"):
+            continue
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
+        if isinstance(value, (int, float, str, bool, type(None), dict)):
+            out[key] = value
+    return out
