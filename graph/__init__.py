@@ -2,6 +2,8 @@
 
 - `graph.item_graph`  the heterogeneous item graph (items, users, attribute nodes; typed edges) built from a
   TrainData, with a fingerprint so it is rebuilt only when the data changes.
+- `graph.artifacts`   the item graph as an ArtifactStore artifact (`crs train` stores it; the graph models
+  read it through `item_graph(data)` instead of building it again).
 - `graph.lightgcn`    LightGCN on the user–item graph.
 - `graph.kg_gnn`      LightGCN-style propagation over the joint user–item–attribute graph (cold items,
   attribute-only profiles).

@@ -30,8 +30,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.adjacency import NodeLayout, attribute_global_nodes, homogeneous_adjacency, node_layout
+from graph.artifacts import item_graph
 from graph.embedding import FoldIn, GraphEmbeddingRecommender
-from graph.item_graph import ATTRIBUTE_NODE_TYPES, KIND_EDGE, build_item_graph
+from graph.item_graph import ATTRIBUTE_NODE_TYPES, KIND_EDGE
 from graph.training import TrainConfig
 from recsys.errors import ValidationError
 from recsys.models.types import Profile, TrainData
@@ -73,7 +74,7 @@ class KGGNNRecommender(GraphEmbeddingRecommender):
         self.attribute_match_weight = float(attribute_match_weight)
 
     def _adjacency(self, data: TrainData) -> tuple[sp.csr_matrix, NodeLayout]:
-        graph = build_item_graph(data)
+        graph = item_graph(data)  # the stored graph when training fetched it
         layout = node_layout(graph, JOINT_NODE_TYPES)
         a, c = self.attribute_edge_weight, self.co_mention_weight
         weight_fns = {rel: (lambda w: a * w) for _, rel in KIND_EDGE.values()}

@@ -32,7 +32,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.adjacency import attribute_global_nodes, homogeneous_adjacency, node_layout, row_normalize
-from graph.item_graph import ATTRIBUTE_NODE_TYPES, KIND_EDGE, build_item_graph
+from graph.artifacts import item_graph
+from graph.item_graph import ATTRIBUTE_NODE_TYPES, KIND_EDGE
 from recsys.errors import ValidationError
 from recsys.models.base import Recommender
 from recsys.models.types import Profile, TrainData
@@ -98,7 +99,7 @@ class PersonalizedPageRank(Recommender):
 
     # ---- fitting ------------------------------------------------------------------------------------
     def _fit(self, data: TrainData, *, show_progress: bool) -> None:
-        graph = build_item_graph(data)
+        graph = item_graph(data)  # the stored graph when training fetched it
         layout = node_layout(graph, ("item", *ATTRIBUTE_NODE_TYPES))
         n, n_items = layout.n_nodes, data.n_items
         blocks = {
@@ -139,11 +140,14 @@ class PersonalizedPageRank(Recommender):
         r = np.asarray(restart, dtype=np.float32)
         x = r.copy()
         a = self.alpha
-        for _ in range(self.max_iter):
-            walked = (1.0 - a) * (self.transition_t_ @ x)
-            lost = 1.0 - a - float(walked.sum())  # mass stuck at nodes without out-edges
-            new = walked + (a + max(lost, 0.0)) * r
-            delta = float(np.abs(new - x).sum())
+        diff = np.empty_like(r)
+        for _ in range(self.max_iter):  # one sparse product and in-place vector updates per step
+            new = self.transition_t_ @ x
+            new *= 1.0 - a
+            lost = 1.0 - a - float(new.sum())  # mass stuck at nodes without out-edges
+            new += (a + max(lost, 0.0)) * r
+            np.subtract(new, x, out=diff)
+            delta = float(np.abs(diff, out=diff).sum())
             x = new
             if delta < self.tol:
                 break

@@ -143,6 +143,8 @@ def environment() -> dict[str, Any]:
     }
     if "torch" in sys.modules:
         env["torch_threads"] = sys.modules["torch"].get_num_threads()
+    if hasattr(os, "getloadavg"):  # wall-clock latencies are only comparable on a quiet machine
+        env["load_average_1_5_15min"] = [round(x, 2) for x in os.getloadavg()]
     return env
 
 

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.errors import NotFittedError, ValidationError
 from recsys.models.base import Recommender, profiles_to_csr
+from recsys.models.threads import single_thread_blas
 from recsys.models.types import Profile, Recommendations, TrainData
 
 
@@ -186,7 +187,10 @@ class ALS(_FactorModel):
 
     def _fold_in(self, profiles: Sequence[Profile]) -> np.ndarray:
         rows = profiles_to_csr(profiles, self.n_items, disliked_weight=self.disliked_weight)
-        vecs = self.model_.recalculate_user(np.arange(len(profiles)), rows)
+        # implicit's solver calls scipy's BLAS once per liked item (syr) and then a Cholesky solve: tiny
+        # operations that a threaded BLAS still splits, so one thread (recsys/models/threads.py)
+        with single_thread_blas():
+            vecs = self.model_.recalculate_user(np.arange(len(profiles)), rows)
         return np.asarray(vecs, dtype=np.float32).reshape(len(profiles), -1)
 
 

@@ -215,3 +215,8 @@ def test_profile_vectors_and_rows() -> None:
     rows = profiles_to_csr([p], 5, disliked_weight=1.0)
     np.testing.assert_array_equal(rows.toarray(), [[-1, 2, 0, -0.5, 0]])
     assert rows.dtype == np.float32
+    # repeated liked items add up; rows come out canonical (sorted, one entry per item); empty rows stay
+    rows = profiles_to_csr([Profile(liked_items=(4, 2, 4)), Profile(), Profile(liked_items=(0,))], 5)
+    np.testing.assert_array_equal(rows.toarray(), [[0, 0, 1, 0, 2], [0] * 5, [1, 0, 0, 0, 0]])
+    assert rows.has_canonical_format and rows.indices.tolist() == [2, 4, 0]
+    assert profiles_to_csr([], 5).shape == (0, 5)

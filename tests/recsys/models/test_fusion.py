@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from recsys.errors import ArtifactError, ConfigError, UnknownUserError, ValidationError
 from recsys.models.base import Recommender
-from recsys.models.fusion import FusionRanker, blocked_items, contributions, top_lists
+from recsys.models.fusion import FusionRanker, blocked_items, contributions, top_k_columns, top_lists
 from recsys.models.popularity import Popularity
 from recsys.models.types import Profile, Trace, TrainData
 
@@ -257,3 +257,47 @@ def test_a_generator_overriding_recommend_is_asked_through_it() -> None:
     assert own_b.own_calls == 1
     assert [r.items.tolist() for r in got] == [r.items.tolist() for r in expected]
     assert [r.provenance for r in got] == [r.provenance for r in expected]
+
+
+class Untouchable(Fixed):
+    """A generator that fails the test if it is asked for anything after fitting."""
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        raise AssertionError(f"{self.name} (weight 0) was scored for users")
+
+    def _score_profiles(self, profiles: Sequence[Profile]) -> np.ndarray:
+        raise AssertionError(f"{self.name} (weight 0) was scored for profiles")
+
+    def similar_items(self, items, *, k=10):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"{self.name} (weight 0) was asked for similar items")
+
+
+def test_a_zero_weight_member_is_never_called_on_any_path() -> None:
+    zero = Untouchable("zero", B_SCORES)
+    fusion = FusionRanker([Fixed("a", A_SCORES), zero], depth=3, weights={"zero": 0.0}).fit(_data())
+    assert zero.fit_calls == 1  # fitted with the others (its weight may be raised later) ...
+    warm, cold = Profile(liked_items=(5,)), Profile(liked_attributes=())
+    for recs in (
+        fusion.recommend([0], k=3),
+        fusion.recommend(profiles=[warm, cold], k=3),
+        fusion.similar_items([1], k=3),
+    ):
+        assert all(set(p) == {"a"} for r in recs for p in r.provenance)
+    assert np.isfinite(fusion.score_profiles([warm])[0]).sum() == 3  # a's top-3 only
+    assert np.isfinite(fusion.score_users(np.array([0]))[0]).sum() == 3
+    assert fusion.recommend(profiles=[warm], k=2)[0].items.tolist() == [0, 1]  # a's order, item 5 seen
+    fusion.set_weights({"zero": 1.0})  # ... and is queried as soon as it counts
+    with pytest.raises(AssertionError, match="zero"):
+        fusion.recommend([0], k=3)
+
+
+def test_top_k_columns_of_one_row_equals_the_stable_sort() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        width = int(rng.integers(2, 40))
+        k = int(rng.integers(1, width))
+        row = rng.integers(0, 4, width).astype(np.float32)  # many ties
+        row[rng.random(width) < 0.2] = -np.inf
+        single = top_k_columns(row[None, :], k)[0]
+        assert single.tolist() == np.argsort(-row, kind="stable")[:k].tolist()
+        assert single.tolist() == top_k_columns(np.vstack([row, row]), k)[0].tolist()  # the batch path
