@@ -17,7 +17,10 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 class RequestIdMiddleware:
     """Gives every request an id (the client's `X-Request-ID` when well-formed, else a new one), stores
-    it in `request.state.request_id` (error bodies quote it) and echoes it in the response header."""
+    it in `request.state.request_id` (error bodies quote it) and echoes it in the response header.
+
+    Every response also gets `X-Content-Type-Options: nosniff`: a JSON body that quotes a user's HTML
+    (a message, a profile text) is never sniffed and rendered as a page by a browser."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -33,7 +36,11 @@ class RequestIdMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -2,10 +2,15 @@
 responses (`...Public`) are separate classes: a response field never becomes writable by accident.
 
 Requests refuse unknown fields (`extra="forbid"`), so a typo in a field name is a 422, not silently ignored.
+Free text (messages, profile text, attribute values) must be valid Unicode without control characters
+(tabs and line breaks are fine): NUL bytes, escape sequences or unpaired surrogates are a 422 naming the
+character, never stored.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge
@@ -29,6 +34,33 @@ def _no_bool(value: object) -> object:
     return value
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 / DEL / C1, not \t \n \r
+
+
+def clean_text(text: str) -> str:
+    """`text` if it is valid Unicode without control characters, else ValueError naming the culprit."""
+    bad = _CONTROL_RE.search(text)
+    if bad:
+        raise ValueError(
+            f"contains the control character U+{ord(bad.group()):04X} at position {bad.start()}; "
+            "only printable text, tabs and line breaks are accepted"
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"contains an unpaired surrogate (U+{ord(text[exc.start]):04X}) at position {exc.start}: "
+            "not valid Unicode text"
+        ) from None
+    return text
+
+
+def is_blank(text: str) -> bool:
+    """Nothing visible: only whitespace and invisible format characters (zero-width space, BOM, ...)."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
+
+
+CleanText = Annotated[str, AfterValidator(clean_text)]
 Count = Annotated[int, Ge(0), BeforeValidator(_no_bool)]  # constraint inside: kept in the JSON schema
 UserId = Annotated[
     str,
@@ -39,6 +71,7 @@ ItemId = Annotated[Count, Field(description="Catalog item id.", examples=[42])]
 Attribute = Annotated[
     str,
     StringConstraints(pattern=rf"^({'|'.join(ATTRIBUTE_KINDS)}):\S.{{0,199}}$"),
+    AfterValidator(clean_text),
     AfterValidator(str.lower),
     Field(
         description='"kind:value" (stored lower-case); kinds: ' + ", ".join(ATTRIBUTE_KINDS),
@@ -169,7 +202,7 @@ class SessionCreatedPublic(BaseModel):
 
 
 class MessageCreate(_Request):
-    text: str = Field(
+    text: CleanText = Field(
         description="The user's message (non-blank; at most CRS_MAX_TEXT_CHARS characters, else 413).",
         examples=["I loved The Matrix, something like it but less violent?"],
         json_schema_extra={"minLength": 1, "pattern": r"\S"},
@@ -178,8 +211,8 @@ class MessageCreate(_Request):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("the message is empty")
+        if is_blank(text):
+            raise ValueError("the message is empty (nothing visible in it)")
         return text
 
 
@@ -289,7 +322,7 @@ class ProfilePublic(BaseModel):
 class ProfileReplace(_Request):
     """PUT: the whole editable profile. Lists left out are emptied; the text left out is cleared."""
 
-    profile_text: str | None = Field(
+    profile_text: CleanText | None = Field(
         default=None, max_length=2000, examples=["Loves slow-burn sci-fi; no horror."]
     )
     liked_items: list[ItemId] = Field(default_factory=list, max_length=MAX_IDS)
@@ -306,7 +339,7 @@ class ProfileReplace(_Request):
 class ProfilePatch(_Request):
     """PATCH: only the fields sent change (JSON merge-patch style; `profile_text: null` clears the text)."""
 
-    profile_text: str | None = Field(default=None, max_length=2000)
+    profile_text: CleanText | None = Field(default=None, max_length=2000)
     liked_items: list[ItemId] | None = Field(default=None, max_length=MAX_IDS)
     disliked_items: list[ItemId] | None = Field(default=None, max_length=MAX_IDS)
     seen_items: list[ItemId] | None = Field(default=None, max_length=MAX_IDS)

@@ -8,6 +8,9 @@
   erases all of it. Key layout: `dialogue.store.keys`.
 - Errors: missing / expired session -> SessionNotFoundError; Redis unreachable -> StoreUnavailableError;
   appending to an ended session -> SessionEndedError; lost write races -> ConflictError.
+- Runs on one Redis server or on a Redis Cluster (`connect` picks by URL): every script and transaction
+  touches the keys of one session or of one user only (one hash tag, one slot); commands that span
+  several sessions (the index of a user's sessions, deleting a user) are sent per session.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dialogue.state.serialize import (
 )
 from dialogue.state.state import DialogueState
 from dialogue.store import scripts
-from dialogue.store.connection import connect, unavailable_as_error
+from dialogue.store.connection import RedisClient, connect, unavailable_as_error
 from dialogue.store.keys import DEFAULT_PREFIX, Keys, check_session_id, check_user_id
 from dialogue.store.profiles import ProfileStore
 from recsys.errors import ConflictError, SessionEndedError, SessionNotFoundError, ValidationError
@@ -50,7 +53,7 @@ class StateStore:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         *,
         ttl_seconds: float = 3600,
         prefix: str = DEFAULT_PREFIX,
@@ -231,11 +234,16 @@ class StateStore:
         )
 
     def delete_user(self, user_id: str) -> int:
-        """Erase the user: every session of theirs, their profile and their index. Returns keys deleted."""
+        """Erase the user: every session of theirs, their profile and their index. Returns keys deleted.
+
+        Besides the session keys the store itself writes, any other key under a session's hash tag (an
+        idempotency record holding a response, a lock) goes too: one SCAN over the keyspace, on every
+        node of a cluster, finds them.
+        """
         profile, index = self.keys.user_keys(check_user_id(user_id))
         with unavailable_as_error("delete user"):
             while True:
-                with self.client.pipeline() as pipe:
+                with self.client.pipeline(transaction=True) as pipe:  # explicit: a cluster's default is False
                     try:
                         pipe.watch(index)
                         sids = [_text(s) for s in pipe.zrange(index, 0, -1)]
@@ -246,13 +254,38 @@ class StateStore:
                     except redis.WatchError:
                         continue  # a session was created meanwhile: read the index again
             # After the index is gone, a session still being created deletes itself (create_session).
+            # One DEL per key: a cluster pipeline spans slots, but not within one command.
             with self.client.pipeline(transaction=False) as pipe:
                 for sid in sids:
-                    pipe.delete(*self.keys.session_keys(sid))
+                    for key in self.keys.session_keys(sid):
+                        pipe.delete(key)
                 deleted += sum(pipe.execute())
+            deleted += self._delete_other_session_keys(set(sids))
         return int(deleted)
 
     # ------------------------------------------------------------ internals
+
+    def _delete_other_session_keys(self, sids: set[str]) -> int:
+        """Delete every key under the hash tag of these sessions that is not one of SESSION_PARTS.
+
+        One SCAN of `<prefix>{s:*` (redis-py's cluster client scans every primary); the session id is
+        read back from each key's tag.
+        """
+        if not sids:
+            return 0
+        head = len(self.keys.prefix) + 3  # "<prefix>{s:"
+        found = []
+        for raw in self.client.scan_iter(match=self.keys.pattern()[:-1] + "{s:*", count=1000):
+            key = _text(raw)
+            end = key.find("}", head)
+            if end > 0 and key[head:end] in sids:
+                found.append(key)
+        if not found:
+            return 0
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in found:
+                pipe.delete(key)
+            return sum(pipe.execute())
 
     def _session_keys(self, session_id: str) -> list[str]:
         return self.keys.session_keys(check_session_id(session_id))
