@@ -9,6 +9,9 @@ transaction touches a single slot:
     crs:{s:<sid>}:ids       set     event ids stored, for idempotent appends (TTL)
     crs:{s:<sid>}:turn      string  turn counter (INCR)                   (TTL)
     crs:{s:<sid>}:snapshot  hash    n, schema, state: a cached state covering the first n events (TTL)
+    crs:{s:<sid>}:lock      string  token of the request writing the session (dialogue.store.locks; lease)
+    crs:{s:<sid>}:idem      hash    idempotency records: responses of requests sent with an Idempotency-Key
+                                    (dialogue.store.idempotency; TTL refreshed on write)
     crs:{u:<uid>}:profile   string  the user's profile as JSON (with its version); no TTL
     crs:{u:<uid>}:sessions  zset    the user's session ids scored by creation time; no TTL
 
@@ -25,17 +28,23 @@ ID_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")
 DEFAULT_PREFIX = "crs:"
 
 
+def _shown(value: object, limit: int = 60) -> str:
+    """repr of a rejected id, cut short: an error message never echoes a huge input back."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value))} characters)"
+
+
 def check_user_id(user_id: str) -> str:
     """`user_id` if it is a valid id, else ValidationError."""
     if not isinstance(user_id, str) or not ID_RE.match(user_id):
-        raise ValidationError(f"invalid user id {user_id!r}: use 1-128 characters of [A-Za-z0-9_.@:-]")
+        raise ValidationError(f"invalid user id {_shown(user_id)}: use 1-128 characters of [A-Za-z0-9_.@:-]")
     return user_id
 
 
 def check_session_id(session_id: str) -> str:
     """`session_id` if it is well-formed; a malformed id cannot name a session: SessionNotFoundError."""
     if not isinstance(session_id, str) or not ID_RE.match(session_id):
-        raise SessionNotFoundError(f"no session {session_id!r} (malformed session id)")
+        raise SessionNotFoundError(f"no session {_shown(session_id)} (malformed session id)")
     return session_id
 
 

@@ -43,7 +43,7 @@ class ProfileStore:
         """
         check_user_id(profile.user_id)
         key = self.keys.user(profile.user_id, "profile")
-        with unavailable_as_error("put profile"), self.client.pipeline() as pipe:
+        with unavailable_as_error("put profile"), self.client.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(key)
                 raw = pipe.get(key)
@@ -75,7 +75,7 @@ class ProfileStore:
         check_user_id(user_id)
         key, index = self.keys.user(user_id, "profile"), self.keys.user(user_id, "sessions")
         for attempt in range(MAX_ATTEMPTS):
-            with unavailable_as_error("update profile"), self.client.pipeline() as pipe:
+            with unavailable_as_error("update profile"), self.client.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(key, index)
                     raw = pipe.get(key)
