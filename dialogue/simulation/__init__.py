@@ -1,1 +1,2 @@
-"""A/B simulation harness: simulated ReDial users, paired runs of two arms, statistics and reports."""
+"""A/B simulation harness: simulated users (ReDial dialogues or held-out MovieLens users), paired runs of
+two arms, statistics and reports."""

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from dialogue.simulation.simulator import Outcome
+from dialogue.simulation.simulator import DEFAULT_DIFFICULTY, Difficulty, Outcome
 from dialogue.simulation.stats import arm_metrics, compare
 from dialogue.simulation.users import SimulatedUser
 
@@ -30,15 +30,30 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _sha256_tree(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (names and contents, sorted; symlinks followed)."""
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        h.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
+        with file.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
 def fingerprint(users: Sequence[SimulatedUser], source: Path | None = None) -> dict[str, Any]:
-    """Hashes of the dialogue file and of the simulated users (ids, targets, openings)."""
+    """Hashes of the users' source (a dialogue file or a MovieLens directory) and of the simulated users
+    (ids, targets, openings)."""
     h = hashlib.sha256()
     for u in users:
         h.update(json.dumps(u.to_dict(), sort_keys=True).encode())
     out: dict[str, Any] = {"users_sha256": h.hexdigest()[:16]}
     if source is not None:
-        out["dialogues_file"] = str(source)
-        out["dialogues_sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16]
+        source = Path(source)
+        kind = "movielens_dir" if source.is_dir() else "dialogues_file"
+        out[kind] = str(source)
+        out[kind.replace("_dir", "").replace("_file", "") + "_sha256"] = _sha256_tree(source)
     return out
 
 
@@ -53,7 +68,9 @@ def build_report(
     source: Path | None = None,
     timings: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
+    difficulty: Difficulty = DEFAULT_DIFFICULTY,
 ) -> dict[str, Any]:
+    """Every figure of a paired run (module docstring); `extra` adds keys to `run`."""
     arms = {}
     for key, outcomes in (("a", a), ("b", b)):
         metrics = arm_metrics(outcomes, max_turns)
@@ -65,6 +82,7 @@ def build_report(
             "seed": seed,
             "users": len(users),
             "turns": max_turns,
+            "difficulty": difficulty.to_dict(),
             "versions": versions(),
             "data": fingerprint(users, source),
             **(extra or {}),
@@ -75,6 +93,7 @@ def build_report(
 
 def _markdown(report: Mapping[str, Any]) -> str:
     a, b, c, run = report["arms"]["a"], report["arms"]["b"], report["comparison"], report["run"]
+    difficulty = run.get("difficulty", {}).get("name", "default")
 
     def name(arm: Mapping[str, Any]) -> str:
         cfg = arm["config"]
@@ -92,7 +111,7 @@ def _markdown(report: Mapping[str, Any]) -> str:
         "# A/B simulation report",
         "",
         f"A = `{name(a)}`, B = `{name(b)}`; {run['users']} simulated users, T = {run['turns']} turns, "
-        f"seed {run['seed']}.",
+        f"seed {run['seed']}, simulated-user difficulty `{difficulty}`.",
         "",
         f"**{c['conclusion']}**",
         "",

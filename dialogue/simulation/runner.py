@@ -19,7 +19,14 @@ from typing import Any
 
 from tqdm import tqdm
 
-from dialogue.simulation.simulator import ConversationClient, ManagerClient, Outcome, simulate
+from dialogue.simulation.simulator import (
+    DEFAULT_DIFFICULTY,
+    ConversationClient,
+    Difficulty,
+    ManagerClient,
+    Outcome,
+    simulate,
+)
 from dialogue.simulation.users import SimulatedUser
 from recsys.catalog.types import Catalog
 
@@ -75,14 +82,15 @@ def run_paired(
     seed: int,
     progress: bool = True,
     on_user: Callable[[], None] | None = None,
+    difficulty: Difficulty = DEFAULT_DIFFICULTY,
 ) -> tuple[list[Outcome], list[Outcome]]:
     """Each user talks to arm A, then to arm B."""
     out_a: list[Outcome] = []
     out_b: list[Outcome] = []
     bar = tqdm(total=len(users), desc="simulating users x 2 arms", unit="user", disable=not progress)
     for user in users:
-        out_a.append(simulate(user, client_a, catalog, max_turns=max_turns, seed=seed))
-        out_b.append(simulate(user, client_b, catalog, max_turns=max_turns, seed=seed))
+        for client, out in ((client_a, out_a), (client_b, out_b)):
+            out.append(simulate(user, client, catalog, max_turns=max_turns, seed=seed, difficulty=difficulty))
         bar.update()
         if on_user is not None:
             on_user()
@@ -92,11 +100,13 @@ def run_paired(
 
 def build_system(settings: Any, policies: Sequence[str]) -> tuple[list[Any], Catalog]:
     """One DialogueManager per policy over the trained (or stored) system of `settings`, sharing the
-    recommender, extractor and store."""
+    recommender, extractor and store. The language model is off (`llm=False`): explanations and the
+    profile text (which the profile matcher ranks with) come from templates, so a run is reproducible
+    and costs milliseconds per turn; compare LLM-backed deployments black-box over HTTP."""
     from dialogue.system import build_manager, train_models
 
     trained = train_models(settings)
-    first = build_manager(settings, policy=policies[0], trained=trained)
+    first = build_manager(settings, policy=policies[0], trained=trained, llm=False)
     managers = [first] + [
         build_manager(
             settings,
@@ -105,17 +115,27 @@ def build_system(settings: Any, policies: Sequence[str]) -> tuple[list[Any], Cat
             catalog=trained.catalog,
             extractor=first.extractor,
             store=first.store,
+            llm=False,
         )
         for p in policies[1:]
     ]
     return managers, trained.catalog
 
 
-def _worker(args: tuple[Any, str, str, list[SimulatedUser], int, int]) -> tuple[list[Outcome], list[Outcome]]:
-    settings, policy_a, policy_b, users, max_turns, seed = args
+def _worker(
+    args: tuple[Any, str, str, list[SimulatedUser], int, int, Difficulty],
+) -> tuple[list[Outcome], list[Outcome]]:
+    settings, policy_a, policy_b, users, max_turns, seed, difficulty = args
     (ma, mb), catalog = build_system(settings, [policy_a, policy_b])
     return run_paired(
-        users, ManagerClient(ma), ManagerClient(mb), catalog, max_turns=max_turns, seed=seed, progress=False
+        users,
+        ManagerClient(ma),
+        ManagerClient(mb),
+        catalog,
+        max_turns=max_turns,
+        seed=seed,
+        progress=False,
+        difficulty=difficulty,
     )
 
 
@@ -130,6 +150,7 @@ def run_local(
     workers: int = 1,
     system: tuple[list[Any], Catalog] | None = None,
     progress: bool = True,
+    difficulty: Difficulty = DEFAULT_DIFFICULTY,
 ) -> RunResult:
     """Both policies on in-process managers (built here, or passed in as `system`)."""
     assert arm_a.policy is not None and arm_b.policy is not None
@@ -145,12 +166,13 @@ def run_local(
             max_turns=max_turns,
             seed=seed,
             progress=progress,
+            difficulty=difficulty,
         )
         end = time.perf_counter()
         return RunResult(a, b, {"build_s": round(built - start, 2), "simulate_s": round(end - built, 2)})
     size = -(-len(users) // workers)
     chunks = [list(users[i : i + size]) for i in range(0, len(users), size)]
-    jobs = [(settings, arm_a.policy, arm_b.policy, chunk, max_turns, seed) for chunk in chunks]
+    jobs = [(settings, arm_a.policy, arm_b.policy, chunk, max_turns, seed, difficulty) for chunk in chunks]
     a, b = [], []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         bar = tqdm(
@@ -174,11 +196,14 @@ def run_http(
     seed: int,
     api_key: str | None = None,
     progress: bool = True,
+    difficulty: Difficulty = DEFAULT_DIFFICULTY,
 ) -> RunResult:
     """Both arms against running servers through the REST API."""
     from dialogue.simulation.http_client import HttpClient
 
     start = time.perf_counter()
     with HttpClient(url_a, api_key=api_key) as ca, HttpClient(url_b, api_key=api_key) as cb:
-        a, b = run_paired(users, ca, cb, catalog, max_turns=max_turns, seed=seed, progress=progress)
+        a, b = run_paired(
+            users, ca, cb, catalog, max_turns=max_turns, seed=seed, progress=progress, difficulty=difficulty
+        )
     return RunResult(a, b, {"simulate_s": round(time.perf_counter() - start, 2)})

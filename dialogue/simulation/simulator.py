@@ -10,7 +10,16 @@ The user's behaviour, each turn, from the system's last response:
   from the list ("anything with <name>?"); critiques not given before are preferred; a plain rejection
   when none applies;
 - anything else (chit-chat, an answer) -> asks for recommendations, naming a target genre.
-After T user messages without success the user gives up. Every utterance passes the user's leak guard:
+After T user messages without success the user gives up.
+
+Difficulty (`Difficulty`, `DIFFICULTIES`): the rules above are the "default" user, a generous one (its
+critiques name the targets' genres, eras and people as soon as a list misses). The "hard" user
+- rejects the first `critique_after` = 2 lists plainly ("Not really what I want.") before critiquing;
+- never names people in critiques (genre or era only) and never volunteers a value the question did
+  not offer ("I don't mind" instead);
+- answers a question uninformatively with probability `answer_noise` = 0.3: half of those times "I
+  don't mind", half an offered option that no target has (a wrong answer), when there is one.
+Either way at most one attribute is revealed per user turn. Every utterance passes the user's leak guard:
 a candidate sentence naming a target is never said (the next candidate is used; when none is clean the
 user gives up instead).
 Randomness (the choice among applicable critiques and phrasings) comes from `random.Random(f"{seed}:
@@ -22,13 +31,46 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from dialogue.simulation.users import SimulatedUser
 from recsys.catalog.types import Catalog
 
 ERA_GAP_YEARS = 8.0
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """How much a simulated user gives away (module docstring)."""
+
+    name: str = "default"
+    critique_after: int = 0  # plain rejections before the first critique
+    answer_noise: float = 0.0  # probability that an answer to a question is uninformative
+    reveal_people: bool = True  # critiques may name a target's director or star
+    volunteer: bool = True  # answer a target's own value when no offered option fits
+
+    def __post_init__(self) -> None:
+        if self.critique_after < 0 or not 0.0 <= self.answer_noise <= 1.0:
+            raise ValueError(f"invalid difficulty {self}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DEFAULT_DIFFICULTY = Difficulty()
+DIFFICULTIES: dict[str, Difficulty] = {
+    "default": DEFAULT_DIFFICULTY,
+    "hard": Difficulty("hard", critique_after=2, answer_noise=0.3, reveal_people=False, volunteer=False),
+}
+
+
+def get_difficulty(name: str) -> Difficulty:
+    """A named difficulty; ValueError naming the valid ones otherwise."""
+    try:
+        return DIFFICULTIES[name]
+    except KeyError:
+        raise ValueError(f"unknown difficulty {name!r}; valid: {', '.join(DIFFICULTIES)}") from None
 
 
 class ConversationClient(Protocol):
@@ -94,12 +136,16 @@ _DONT_MIND = ("I don't mind.", "No preference.")
 class UserAgent:
     """The behaviour of one SimulatedUser in one conversation (rules in the module docstring)."""
 
-    def __init__(self, user: SimulatedUser, catalog: Catalog, seed: int) -> None:
+    def __init__(
+        self, user: SimulatedUser, catalog: Catalog, seed: int, difficulty: Difficulty = DEFAULT_DIFFICULTY
+    ) -> None:
         self.user = user
         self.catalog = catalog
+        self.difficulty = difficulty
         self.rng = random.Random(f"{seed}:{user.user_id}")
         self.targets = set(user.targets)
         self.used: set[str] = set()
+        self.rejected = 0
 
     def _values(self, kind: str) -> list[str]:
         prefix = f"{kind}:"
@@ -122,7 +168,14 @@ class UserAgent:
         options = [str(o) for o in question.get("options", ())]
         mine = self._values(kind)
         offered = [o.split(":", 1)[-1] for o in options]
-        value = next((v for v in mine if v in offered), mine[0] if mine else None)
+        noise = self.difficulty.answer_noise
+        if noise and self.rng.random() < noise:
+            wrong = [o for o in offered if o not in mine]
+            if wrong and self.rng.random() < 0.5:
+                return self.say(self._shuffled(_ANSWERS.get(kind, ("{v}",)), self.rng.choice(wrong)))
+            return self.say(self._shuffled(_DONT_MIND))
+        fallback = mine[0] if mine and self.difficulty.volunteer else None
+        value = next((v for v in mine if v in offered), fallback)
         if value is None:
             return self.say(self._shuffled(_DONT_MIND))
         return self.say(self._shuffled(_ANSWERS.get(kind, ("{v}",)), value) + self._shuffled(_DONT_MIND))
@@ -146,7 +199,7 @@ class UserAgent:
             elif gap <= -ERA_GAP_YEARS:
                 out.append(("era:older", self._shuffled(("Something older, please.", "Anything older?"))))
         shown_people = {p.lower() for it in items for p in (*it.directors, *it.stars)}
-        for kind in ("director", "star"):
+        for kind in ("director", "star") if self.difficulty.reveal_people else ():
             person = next((p for p in self._values(kind) if p not in shown_people), None)
             if person is not None:
                 out.append((f"{kind}:{person}", self._shuffled(("Anything with {V}?",), person)))
@@ -155,6 +208,9 @@ class UserAgent:
         return out
 
     def reject(self, shown: Sequence[int]) -> str | None:
+        self.rejected += 1
+        if self.rejected <= self.difficulty.critique_after:
+            return self.say(self._shuffled(_REJECTIONS))
         for key, phrasings in self.critiques(shown):
             text = self.say(phrasings)
             if text is not None:
@@ -169,10 +225,16 @@ class UserAgent:
 
 
 def simulate(
-    user: SimulatedUser, client: ConversationClient, catalog: Catalog, *, max_turns: int, seed: int
+    user: SimulatedUser,
+    client: ConversationClient,
+    catalog: Catalog,
+    *,
+    max_turns: int,
+    seed: int,
+    difficulty: Difficulty = DEFAULT_DIFFICULTY,
 ) -> Outcome:
     """Run one conversation of at most `max_turns` user messages (module docstring)."""
-    agent = UserAgent(user, catalog, seed)
+    agent = UserAgent(user, catalog, seed, difficulty)
     session = client.start()
     outcome = Outcome(user.user_id, False, None, 0, 0, 0, 0.0)
     text: str | None = agent.say([user.opening]) or agent.request()
