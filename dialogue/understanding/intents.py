@@ -127,6 +127,9 @@ _REJECT_SHOWN = _any_of(
     r"(?<!havent )(?<!never )(?<!not )(?<!didnt )\bseen (it|that|that one|this one|them|both|those"
     r"|all of them)\b",
     r"\balready (seen|watched|saw) (it|that|them|both|those|this|that one|this one)\b",
+    r"\b(other|different|new) (ones|options|suggestions|picks|titles|movies|films)\b",
+    r"\b(show|give) me (some )?others\b|\b(any|some) others\b|\bnone of (those|these|them)\b",
+    r"\bnot (those|these|them)\b|\bnot really what i\b",
 )
 
 

@@ -55,6 +55,10 @@ def shown(ids) -> DialogueContext:
         ("seen them both", I.REJECT),
         ("I don't like the second one", I.REJECT),
         ("something else please", I.REJECT),
+        ("Hmm, other ones please.", I.REJECT),
+        ("Not really what I want.", I.REJECT),
+        ("No, none of those. Something else?", I.REJECT),
+        ("show me others", I.REJECT),
         ("the second one sounds good", I.ACCEPT),
         ("yes", I.ACCEPT),
         ("ok great, I'll add it to my list", I.ACCEPT),
@@ -67,6 +71,11 @@ def shown(ids) -> DialogueContext:
 )
 def test_intents_after_a_recommendation(extractor: RuleExtractor, shown: DialogueContext, text: str, intent):
     assert extractor.extract(text, shown).intent is intent
+
+
+def test_asking_for_other_ones_is_a_refusal_only_after_recommendations(extractor: RuleExtractor, shown):
+    assert extractor.extract("Hmm, other ones please.").intent is not I.REJECT
+    assert extractor.extract("Hmm, other ones please.", shown).intent is I.REJECT
 
 
 def test_seen_them_all_is_a_refusal_only_after_recommendations(extractor: RuleExtractor, shown) -> None:
