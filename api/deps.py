@@ -3,7 +3,7 @@
 The dialogue manager is built once per process by `ManagerHolder` (in the background at start-up, or on
 first use) and reached through `get_manager`; tests replace it with
 `app.dependency_overrides[get_manager] = lambda: manager`. Everything per-process the routes need (the
-API settings, the manager holder, the title search, rate limiters) hangs on `app.state`; sessions and
+settings, the manager holder, the title search, rate limiters) hangs on `app.state`; sessions and
 profiles live only in Redis, so any worker can serve any request.
 """
 
@@ -21,10 +21,10 @@ from starlette.exceptions import HTTPException
 
 from api import metrics
 from api.security import AuthError, Principal, RateDecision, RateLimiter, authenticate
-from api.settings import ApiSettings
 from dialogue.store import StateStore
 from recsys.catalog.types import Catalog
 from recsys.errors import CRSError, NotFittedError
+from recsys.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,12 @@ class ManagerHolder:
         return thread
 
 
-def get_api_settings(request: Request) -> ApiSettings:
-    return request.app.state.api_settings
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with (`create_app(settings)`; default `get_settings()`)."""
+    return request.app.state.settings
 
 
-ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 def get_manager(request: Request) -> DialogueService:
@@ -118,7 +119,7 @@ ManagerDep = Annotated[DialogueService, Depends(get_manager)]
 
 def get_principal(
     request: Request,
-    settings: ApiSettingsDep,
+    settings: SettingsDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
     """The caller (401 with `WWW-Authenticate: Bearer` when a key is required and missing or unknown)."""
@@ -131,7 +132,7 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def _limiter(request: Request, manager: DialogueService, settings: ApiSettings) -> RateLimiter:
+def _limiter(request: Request, manager: DialogueService, settings: Settings) -> RateLimiter:
     limiters: dict[int, RateLimiter] = request.app.state.rate_limiters
     client = manager.store.client
     limiter = limiters.get(id(client))
@@ -147,7 +148,7 @@ def enforce_rate_limit(
     response: Response,
     principal: PrincipalDep,
     manager: ManagerDep,
-    settings: ApiSettingsDep,
+    settings: SettingsDep,
 ) -> RateDecision:
     """Count the request against the caller's limit: 429 + Retry-After when over it."""
     limiter = _limiter(request, manager, settings)

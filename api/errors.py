@@ -5,8 +5,12 @@ Body: `{"error": {"code": "...", "message": "...", "request_id": "...", "details
 `crs_error_handler` is the one handler of the project's exception tree (`recsys.errors`); the class of
 the error picks the status (most specific class first, following the MRO):
 
-    NotFoundError 404 · ValidationError 422 · DataError 422 · ConflictError 409 ·
-    StoreUnavailableError 503 + Retry-After · NotFittedError 503 · DownloadError 502 · any other 500
+    NotFoundError 404 · ValidationError 422 (IdempotencyKeyReusedError: code idempotency_key_reused) ·
+    DataError 422 · ConflictError 409 (SessionBusyError: session_busy + Retry-After;
+    IdempotencyInterruptedError: idempotency_interrupted) · StoreUnavailableError 503 + Retry-After ·
+    NotFittedError 503 · DownloadError 502 · any other 500
+
+A Redis connection error or timeout that escaped the store's own translation is a 503 too (never a 500).
 
 Framework errors get the same body: request validation (422, naming each bad field), HTTP errors raised
 by the framework or the middleware (401, 404, 405, 413, 429, ...), and anything unexpected (500, logged
@@ -18,12 +22,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from dialogue.store.idempotency import IdempotencyInterruptedError, IdempotencyKeyReusedError
+from dialogue.store.locks import SessionBusyError
 from recsys.errors import (
     ConflictError,
     CRSError,
@@ -42,6 +49,9 @@ NOT_FITTED_RETRY_AFTER_SECONDS = 30
 
 # error class -> (status, code); looked up along the raised error's MRO, so subclasses inherit.
 STATUS_BY_ERROR: dict[type[CRSError], tuple[int, str]] = {
+    IdempotencyKeyReusedError: (422, "idempotency_key_reused"),
+    SessionBusyError: (409, "session_busy"),
+    IdempotencyInterruptedError: (409, "idempotency_interrupted"),
     NotFoundError: (404, "not_found"),
     ValidationError: (422, "invalid_request"),
     DataError: (422, "invalid_data"),
@@ -109,6 +119,8 @@ async def crs_error_handler(request: Request, exc: Exception) -> JSONResponse:
             headers["Retry-After"] = str(NOT_FITTED_RETRY_AFTER_SECONDS)
     else:
         message = str(exc) or code.replace("_", " ")
+        if isinstance(exc, SessionBusyError):
+            headers["Retry-After"] = str(SessionBusyError.retry_after_seconds)
     return JSONResponse(error_body(code, message, request), status_code=status, headers=headers)
 
 
@@ -137,9 +149,12 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Framework / middleware HTTP errors (401, 404, 405, 413, 429, ...) in the common body shape."""
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError | ValueError):
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError | ValueError | RecursionError):
         # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): malformed JSON, like the rest
-        message = f"malformed JSON: the body cannot be decoded ({type(exc.__cause__).__name__})"
+        if isinstance(exc.__cause__, RecursionError):
+            message = "malformed JSON: nested too deeply"
+        else:
+            message = f"malformed JSON: the body cannot be decoded ({type(exc.__cause__).__name__})"
         return JSONResponse(error_body("invalid_request", message, request), status_code=422)
     code = _CODES_BY_STATUS.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
@@ -171,9 +186,22 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
     )
 
 
+async def redis_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A Redis connection error or timeout not translated by the store: 503 + Retry-After, like
+    StoreUnavailableError."""
+    log.warning("request %s: Redis unavailable: %s", request.url.path, exc)
+    return JSONResponse(
+        error_body("store_unavailable", _PUBLIC_5XX_MESSAGES["store_unavailable"], request),
+        status_code=503,
+        headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on `app`."""
     app.add_exception_handler(CRSError, crs_error_handler)
+    app.add_exception_handler(redis.ConnectionError, redis_error_handler)
+    app.add_exception_handler(redis.TimeoutError, redis_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -17,13 +18,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import DialogueService, ManagerHolder, get_manager
 from api.errors import install_error_handlers
+from api.lifecycle import DRAIN_SECONDS, InFlight
 from api.metrics import MetricsMiddleware
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.routes import health, items, recommendations, sessions, users
-from api.settings import ApiSettings, get_api_settings
 from recsys.artifacts import package_version
 from recsys.settings import Settings, get_settings
 
@@ -65,7 +67,6 @@ def default_manager_factory(settings: Settings) -> Callable[[], DialogueService]
 
 def create_app(
     settings: Settings | None = None,
-    api_settings: ApiSettings | None = None,
     *,
     manager: DialogueService | None = None,
     manager_factory: Callable[[], DialogueService] | None = None,
@@ -74,16 +75,25 @@ def create_app(
     dialogue system's `build_manager(settings)`) runs once, in the background at start-up when
     `api_warm_up` is on, else on the first request that needs it."""
     settings = settings or get_settings()
-    api_settings = api_settings or get_api_settings()
     holder = ManagerHolder(manager_factory or default_manager_factory(settings))
     holder.manager = manager
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         overridden = get_manager in app.dependency_overrides
-        if api_settings.api_warm_up and holder.manager is None and not overridden:
+        if settings.api_warm_up and holder.manager is None and not overridden:
             holder.warm_up_in_background()
         yield
+        # uvicorn has stopped accepting and waited for open requests; turns still running in worker
+        # threads (a cancelled request's included) finish before the store is closed under them
+        in_flight: InFlight = app.state.in_flight
+        drain_seconds = getattr(app.state, "shutdown_drain_seconds", DRAIN_SECONDS)
+        if not await run_in_threadpool(in_flight.drain, drain_seconds):
+            # still running: make the language-model calls they wait for fall back to templates now
+            runtime = sys.modules.get("dialogue.llm.runtime")
+            if runtime is not None:
+                runtime.reset_runtime()
+            await run_in_threadpool(in_flight.drain, 5.0)
         built = holder.manager
         store = getattr(built, "store", None)
         if built is not None and manager is None and store is not None:
@@ -96,19 +106,20 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    app.state.api_settings = api_settings
     app.state.settings = settings
     app.state.manager_holder = holder
     app.state.rate_limiters = {}
     app.state.item_searches = {}
+    app.state.write_stores = {}
+    app.state.in_flight = InFlight()
 
     install_error_handlers(app)
     # added innermost first: the body limit sits closest to the routes, the request id outermost
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=api_settings.max_body_bytes)
-    if api_settings.cors_origins:
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(api_settings.cors_origins),
+            allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "X-Request-ID"],

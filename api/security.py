@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import redis
 
-from api.settings import ApiSettings, hash_api_key
+from recsys.settings import Settings, hash_api_key
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class AuthError(Exception):
     """A missing or unknown API key (the caller turns it into 401)."""
 
 
-def authenticate(authorization: str | None, client_host: str | None, settings: ApiSettings) -> Principal:
+def authenticate(authorization: str | None, client_host: str | None, settings: Settings) -> Principal:
     """The caller's identity; raises AuthError when a key is required and not a known one."""
     if not settings.auth_required:
         return Principal("ip", client_host or "unknown")

@@ -21,13 +21,13 @@ from starlette.exceptions import HTTPException
 
 from api import metrics
 from api.schemas import TurnPublic
-from api.settings import ApiSettings
 from recsys.errors import ValidationError
+from recsys.settings import Settings
 
 _CHUNK_RE = re.compile(r"\s*\S+\s*|\s+")
 
 
-def checked_text(text: str, settings: ApiSettings) -> str:
+def checked_text(text: str, settings: Settings) -> str:
     """The message if usable: blank -> 422, longer than `max_text_chars` -> 413."""
     if not text.strip():
         raise ValidationError("text: the message is empty")

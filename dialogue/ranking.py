@@ -141,7 +141,8 @@ class StateRanker:
             excluded = frozenset(prefs.disliked_items) | {*prefs.liked_items, *prefs.profile_liked_items}
         if excluded:
             allowed[np.fromiter(excluded, dtype=np.int64, count=len(excluded))] = False
-        allowed[index.items_with_any(prefs.disliked_attributes)] = False
+        for attribute in prefs.disliked_attributes:  # no np.unique over the postings: a mask needs none
+            allowed[index.items_with(attribute)] = False
         if prefs.year_min is not None or prefs.year_max is not None:
             years = index.years
             inside = ~np.isnan(years)

@@ -2,23 +2,50 @@
 
 The settings file is TOML or JSON, named by CRS_SETTINGS_FILE; environment variables win over it.
 Use `get_settings()` everywhere: it is cached, so settings are read once per process.
+
+The HTTP API's settings are fields of the same class (environment CRS_<NAME>):
+
+    api_keys                    comma-separated SHA-256 hex digests of the accepted API keys; empty = open
+                                API (`python -m api.settings KEY` prints a key's digest)
+    rate_limit                  requests per window per key (per client address when open); 0 = no limit
+    rate_limit_window_seconds   length of the sliding window
+    max_text_chars              longest user message accepted (longer: 413)
+    max_body_bytes              largest request body accepted (larger: 413)
+    cors_origins                comma-separated origins allowed by CORS ("*" for any); empty = no CORS headers
+    recommend_max_k             largest k of POST /v1/recommendations
+    api_warm_up                 load the dialogue models in the background at start-up (else on first use)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from recsys.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def hash_api_key(key: str) -> str:
+    """The SHA-256 hex digest under which an API key is configured (`CRS_API_KEYS`)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _split_csv(value: object) -> object:
+    """Split "a, b" into ["a", "b"] (environment variables); lists from a settings file pass as they are."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 def default_data_dir() -> Path:
@@ -73,6 +100,38 @@ class Settings(BaseSettings):
     seed: int = 42
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # ---- HTTP API
+    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="SHA-256 hex digests of the accepted API keys; empty = no key required."
+    )
+    rate_limit: int = Field(default=120, ge=0, description="Requests per window per client; 0 = unlimited.")
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    max_text_chars: int = Field(default=2000, ge=1, le=100_000, description="Longest message (else 413).")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body (else 413).")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Origins allowed by CORS ('*' for any); empty = no CORS headers."
+    )
+    recommend_max_k: int = Field(default=50, ge=1, le=1000, description="Largest k of /v1/recommendations.")
+    api_warm_up: bool = Field(default=True, description="Load the models in the background at start-up.")
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _hashes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = tuple(v.lower() for v in value)
+        bad = [v for v in out if not _SHA256_RE.match(v)]
+        if bad:
+            raise ValueError(
+                f"CRS_API_KEYS holds SHA-256 hex digests (64 hex characters), not keys: "
+                f"{bad[0][:12]}... is not one; hash a key with `python -m api.settings KEY` "
+                "(or hashlib.sha256(KEY.encode()).hexdigest())"
+            )
+        return out
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -91,6 +150,11 @@ class Settings(BaseSettings):
     @property
     def redial_path(self) -> Path:
         return self.redial_dir or self.data_dir / "redial"
+
+    @property
+    def auth_required(self) -> bool:
+        """Whether /v1 requests need an API key (some digest is configured)."""
+        return bool(self.api_keys)
 
 
 @lru_cache(maxsize=1)

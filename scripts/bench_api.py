@@ -1,39 +1,53 @@
-"""Load test of the REST API: a real uvicorn server with 2 workers on 127.0.0.1, driven by 32 concurrent
-async clients (httpx), against a throwaway Redis.
+"""Load benchmark of the REST API: a real uvicorn server (2 workers) on 127.0.0.1 against a throwaway Redis,
+driven by `wrk` (C, event-driven: it leaves the cores to the server) with a Lua script, 32 connections.
 
-Phase 1 (mixed): every client starts a session and sends a scripted conversation (message turns, with
-feedback, a session read, a title search and a stateless recommendation in between); latencies are kept
-per endpoint. Phase 2 (bare): the same clients hammer GET /healthz, a plain FastAPI JSON endpoint, with
-the same concurrency, as the framework's own ceiling on this machine. No LLM (CRS_LLM_MODEL=none), no
-rate limit. The models are trained or loaded first, exactly as `crs serve` does.
+Phases, each bounded in requests (`--requests`) and in time (`--max-seconds`), after an unmeasured warm-up:
 
-    python scripts/bench_api.py [--requests 2000] [--clients 32] [--workers 2] [--json out.json]
+    messages   POST /v1/sessions/{id}/messages only: a scripted conversation per session, sessions
+               interleaved so one connection never waits on another's turn of the same session
+    mixed      the same conversations with feedback, session reads, title searches and stateless
+               recommendations in between (throughput of the whole mix)
+    bare       GET /healthz: a plain FastAPI JSON endpoint behind the same middleware, the framework's
+               ceiling on this machine
 
-The clients run on the same machine as the server: on a small machine they compete for the same cores,
-so the figures are a floor, not the server's capacity.
+The figure is the message endpoint's p50/p99 and its throughput as a share of the bare endpoint's. Each
+phase also reports the CPU time the server (all workers) and Redis spent per request, read from /proc: a
+figure that holds on a busy machine, where latency and throughput do not. The server runs through
+`api.serving` (uvicorn's multi-worker mode with TCP_NODELAY; see there).
+Sessions are created before each phase (not measured). Without `--llm` the server runs with
+CRS_LLM_MODEL=none; with `--llm` a second server with the configured language model runs the messages
+phase as well (fewer requests: `--llm-requests`). Rate limiting is off (CRS_RATE_LIMIT=0).
+
+    python scripts/bench_api.py [--requests 3000] [--clients 32] [--workers 2] [--llm]
+                                [--out bench-results/api]
+
+Writes <out>/bench_api.json and <out>/bench_api.md. Needs `wrk` (Debian: `apt-get install wrk`).
+Run it on a quiet machine: the load generator, the server and Redis share the cores.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CONVERSATION = [
+CONVERSATION = (
     "Hi! I want to watch a movie tonight.",
     "I loved The Matrix and Inception",
     "something less violent",
@@ -42,7 +56,129 @@ CONVERSATION = [
     "why the first one?",
     "something more recent",
     "recommend me a comedy",
-]
+)
+Step = tuple[str, str, str]  # method, path ("{sid}" stands for the session id), JSON body ("" for none)
+
+# A wrk script: each thread serves its own slice of the sessions, request n goes to session n mod S with
+# step n div S of the script, so consecutive requests of a session are S requests apart. A thread stops
+# after LIMIT responses; statuses other than 2xx are tallied. done() writes the summary as JSON.
+LUA = r"""
+local SESSIONS = __SESSIONS__
+local STEPS = __STEPS__
+local LIMIT = __LIMIT__
+local OUT = __OUT__
+local THREADS = __THREADS__
+local threads, count = {}, 0
+
+function setup(thread)
+  thread:set("tid", count)
+  count = count + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  mine = {}
+  for i, sid in ipairs(SESSIONS) do
+    if (i - 1) % THREADS == tid then table.insert(mine, sid) end
+  end
+  n, responses, bad = 0, 0, {}
+end
+
+function request()
+  local sid = mine[(n % #mine) + 1]
+  local step = STEPS[(math.floor(n / #mine) % #STEPS) + 1]
+  n = n + 1
+  local path = string.gsub(step[2], "{sid}", sid)
+  local headers = {}
+  if step[3] ~= "" then headers["Content-Type"] = "application/json" end
+  return wrk.format(step[1], path, headers, step[3] ~= "" and step[3] or nil)
+end
+
+function response(status, headers, body)
+  responses = responses + 1
+  if status >= 300 then
+    local key = tostring(status)
+    bad[key] = (bad[key] or 0) + 1
+  end
+  if responses == LIMIT then
+    io.open(OUT .. ".done" .. tid, "w"):close()  -- wrk ends on SIGINT from the driver once all are done
+    wrk.thread:stop()
+  end
+end
+
+function done(summary, latency, requests)
+  local errors = {}
+  for _, thread in ipairs(threads) do
+    for status, c in pairs(thread:get("bad")) do errors[status] = (errors[status] or 0) + c end
+  end
+  local parts = {}
+  for status, c in pairs(errors) do table.insert(parts, string.format('"%s": %d', status, c)) end
+  local e = summary.errors
+  local f = io.open(OUT, "w")
+  f:write(string.format(
+    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, ' ..
+    '"mean_us": %.1f, "status_errors": {%s}, "socket_errors": {"connect": %d, "read": %d, ' ..
+    '"write": %d, "timeout": %d}}',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, table.concat(parts, ", "),
+    e.connect, e.read, e.write, e.timeout))
+  f:close()
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    """A Lua string literal (ASCII only: LuaJIT knows no \\u escapes)."""
+    if not text.isascii():
+        raise ValueError(f"non-ASCII text in the wrk script: {text!r}")
+    return json.dumps(text)
+
+
+def lua_script(sessions: Sequence[str], steps: Sequence[Step], limit: int, threads: int, out: Path) -> str:
+    """The wrk script for one phase (see LUA)."""
+    table = "{" + ", ".join("{" + ", ".join(lua_string(x) for x in s) + "}" for s in steps) + "}"
+    return (
+        LUA.replace("__SESSIONS__", "{" + ", ".join(lua_string(s) for s in sessions) + "}")
+        .replace("__STEPS__", table)
+        .replace("__LIMIT__", str(limit))
+        .replace("__THREADS__", str(threads))
+        .replace("__OUT__", lua_string(str(out)))
+    )
+
+
+def message_steps() -> list[Step]:
+    return [("POST", "/v1/sessions/{sid}/messages", json.dumps({"text": t})) for t in CONVERSATION]
+
+
+def mixed_steps(item_id: int) -> list[Step]:
+    """The conversation with feedback, a session read, a search and stateless recommendations mixed in."""
+    steps: list[Step] = []
+    for i, step in enumerate(message_steps()):
+        steps.append(step)
+        if i == 1:
+            steps.append(
+                ("POST", "/v1/sessions/{sid}/feedback", json.dumps({"item_id": item_id, "kind": "like"}))
+            )
+        if i == 3:
+            steps.append(("GET", "/v1/sessions/{sid}", ""))
+            steps.append(("GET", "/v1/items?q=star%20wars", ""))
+            steps.append(("POST", "/v1/recommendations", json.dumps({"liked": [item_id], "k": 10})))
+    return steps
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (Linux /proc), in seconds."""
+    total, todo, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return total
 
 
 def free_port() -> int:
@@ -51,87 +187,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    arr = np.asarray(values) * 1000
-    return {
-        "n": len(values),
-        "p50_ms": round(float(np.percentile(arr, 50)), 1),
-        "p90_ms": round(float(np.percentile(arr, 90)), 1),
-        "p99_ms": round(float(np.percentile(arr, 99)), 1),
-        "max_ms": round(float(arr.max()), 1),
-    }
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.latency: dict[str, list[float]] = defaultdict(list)
-        self.errors: dict[str, int] = defaultdict(int)
-        self.count = 0
-
-    async def call(self, client: httpx.AsyncClient, name: str, method: str, url: str, **kw) -> httpx.Response:
-        start = time.perf_counter()
-        response = await client.request(method, url, **kw)
-        self.latency[name].append(time.perf_counter() - start)
-        self.count += 1
-        if response.status_code >= 400:
-            self.errors[f"{name} {response.status_code}"] += 1
-        return response
-
-
-async def conversation_client(base: str, rec: Recorder, budget: list[int], idx: int) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        while budget[0] > 0:
-            r = await rec.call(
-                client, "POST /v1/sessions", "POST", "/v1/sessions", json={"user_id": f"b{idx}"}
-            )
-            budget[0] -= 1
-            sid = r.json()["session_id"]
-            for i, text in enumerate(CONVERSATION):
-                if budget[0] <= 0:
-                    return
-                r = await rec.call(
-                    client, "POST messages", "POST", f"/v1/sessions/{sid}/messages", json={"text": text}
-                )
-                budget[0] -= 1
-                recs = r.json().get("recommendations", []) if r.status_code == 200 else []
-                if recs and i % 2 == 1:
-                    body = {"item_id": recs[0]["item_id"], "kind": "like"}
-                    await rec.call(client, "POST feedback", "POST", f"/v1/sessions/{sid}/feedback", json=body)
-                    budget[0] -= 1
-                if i == 3:
-                    await rec.call(client, "GET items?q", "GET", "/v1/items", params={"q": "star wars"})
-                    await rec.call(client, "GET session", "GET", f"/v1/sessions/{sid}")
-                    body = {"liked": [r["item_id"] for r in recs[:2]], "k": 10}
-                    await rec.call(client, "POST recommendations", "POST", "/v1/recommendations", json=body)
-                    budget[0] -= 3
-
-
-async def bare_client(base: str, rec: Recorder, budget: list[int]) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        while budget[0] > 0:
-            budget[0] -= 1
-            await rec.call(client, "GET /healthz", "GET", "/healthz")
-
-
-async def run_phase(base: str, clients: int, requests: int, bare: bool) -> tuple[Recorder, float]:
-    rec, budget = Recorder(), [requests]
-    start = time.perf_counter()
-    if bare:
-        tasks = [bare_client(base, rec, budget) for _ in range(clients)]
-    else:
-        tasks = [conversation_client(base, rec, budget, i) for i in range(clients)]
-    await asyncio.gather(*tasks)
-    return rec, time.perf_counter() - start
-
-
-def wait_ready(base: str, process: subprocess.Popen, timeout: float = 600) -> None:
+def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 900) -> None:
     """Until /readyz answers 200 twenty times in a row (every worker has loaded its models)."""
     deadline, streak = time.monotonic() + timeout, 0
     while streak < 20:
         if process.poll() is not None:
             raise SystemExit("the server exited during start-up")
         if time.monotonic() > deadline:
-            raise SystemExit("the server did not become ready")
+            raise SystemExit(f"the server was not ready within {timeout:.0f} s")
         try:
             ok = httpx.get(f"{base}/readyz", timeout=5, headers={"Connection": "close"}).status_code == 200
         except httpx.HTTPError:
@@ -140,59 +203,228 @@ def wait_ready(base: str, process: subprocess.Popen, timeout: float = 600) -> No
         time.sleep(0.05 if ok else 0.5)
 
 
+@contextmanager
+def running_server(workers: int, redis_url: str, llm: bool, tmp: Path) -> Iterator[tuple[str, int]]:
+    """A uvicorn server with the app on a free loopback port; yields its base URL and process id."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CRS_REDIS_URL": redis_url,
+        "CRS_RATE_LIMIT": "0",
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=tmp),
+    }
+    if not llm:
+        env["CRS_LLM_MODEL"] = "none"
+    # api.serving: uvicorn's multi-worker mode with TCP_NODELAY (plain `uvicorn --workers 2` stalls ~40 ms
+    # on every response: Nagle's algorithm against the client's delayed ACK)
+    cmd = [sys.executable, "-m", "api.serving", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    server = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
+        wait_ready(base, server)
+        print(f"server ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        yield base, server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def create_sessions(base: str, n: int) -> list[str]:
+    """`n` new sessions (half of them for a user, whose profile the turns also update)."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        out = []
+        for i in range(n):
+            body = {"user_id": f"bench-{i}"} if i % 2 else {}
+            response = client.post("/v1/sessions", json=body)
+            response.raise_for_status()
+            out.append(response.json()["session_id"])
+        return out
+
+
+def run_until_done(cmd: list[str], markers: Sequence[Path]) -> None:
+    """Run wrk until every thread has written its marker (then SIGINT: wrk reports and exits) or the
+    `-d` time cap ends it."""
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    try:
+        while process.poll() is None:
+            if all(m.exists() for m in markers):
+                process.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.02)
+        if process.wait(timeout=60) != 0:
+            raise SystemExit(f"wrk failed: {' '.join(cmd)}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def run_wrk(
+    base: str,
+    steps: Sequence[Step],
+    requests: int,
+    args: argparse.Namespace,
+    tmp: Path,
+    name: str,
+    pids: dict[str, int],
+) -> dict[str, Any]:
+    """One wrk run of `requests` requests (at most `--max-seconds`); its summary with ms figures."""
+    threads = min(args.threads, args.clients)
+    has_session = any("{sid}" in s[1] for s in steps)
+    n_sessions = max(2 * args.clients, -(-requests // len(steps))) if has_session else threads
+    sessions = create_sessions(base, n_sessions) if has_session else ["-"] * threads
+    out = tmp / f"{name}.json"
+    script = tmp / f"{name}.lua"
+    script.write_text(lua_script(sessions, steps, -(-requests // threads), threads, out))
+    cmd = ["wrk", "-t", str(threads), "-c", str(args.clients), "-d", f"{args.max_seconds}s"]
+    cmd += ["--timeout", f"{args.timeout}s", "-s", str(script), base]
+    load_before = os.getloadavg()[0]
+    cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()}
+    run_until_done(cmd, [out.with_name(f"{out.name}.done{t}") for t in range(threads)])
+    cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
+    raw = json.loads(out.read_text())
+    seconds = raw["duration_us"] / 1e6
+    result = {
+        "requests": raw["requests"],
+        "seconds": round(seconds, 2),
+        "throughput_rps": round(raw["requests"] / seconds, 1),
+        **{f"{p}_ms": round(raw[f"{p}_us"] / 1000, 1) for p in ("p50", "p90", "p99", "max", "mean")},
+        "status_errors": raw["status_errors"],
+        "socket_errors": {k: v for k, v in raw["socket_errors"].items() if v},
+        # CPU per request, whatever else the machine runs: the load-independent figure
+        **{
+            f"{role}_cpu_ms_per_request": round(c * 1000 / max(raw["requests"], 1), 2)
+            for role, c in cpu.items()
+        },
+        "sessions": len(sessions) if has_session else 0,
+        "load_average_before": round(load_before, 2),
+    }
+    print(f"{name}: {json.dumps(result)}", file=sys.stderr)
+    return result
+
+
+def server_phases(args: argparse.Namespace, redis_server: Any, tmp: Path, llm: bool) -> dict[str, Any]:
+    """Warm-up, then the measured phases, on one server."""
+    with running_server(args.workers, redis_server.url, llm, tmp) as (base, pid):
+        pids = {"server": pid, "redis": redis_server.pid()}
+        found = httpx.get(f"{base}/v1/items", params={"q": "toy story"}, timeout=30).json()["items"]
+        item_id = int(found[0]["item_id"]) if found else 0
+        prefix = "llm_" if llm else ""
+        requests = args.llm_requests if llm else args.requests
+        warmup = args.clients if llm else max(requests // 10, 2 * args.clients)  # LLM turns take seconds
+        run_wrk(base, message_steps(), warmup, args, tmp, f"{prefix}warmup", pids)
+        out = {"messages": run_wrk(base, message_steps(), requests, args, tmp, f"{prefix}messages", pids)}
+        if not llm:
+            out["mixed"] = run_wrk(base, mixed_steps(item_id), requests, args, tmp, "mixed", pids)
+            out["bare"] = run_wrk(base, [("GET", "/healthz", "")], 2 * requests, args, tmp, "bare", pids)
+        return out
+
+
+def http_stack() -> dict[str, str]:
+    """What uvicorn's `auto` picks: httptools / h11 parser, uvloop / asyncio loop."""
+    import importlib.util
+
+    has = {m: importlib.util.find_spec(m) is not None for m in ("httptools", "uvloop")}
+    return {
+        "http": "httptools" if has["httptools"] else "h11",
+        "loop": "uvloop" if has["uvloop"] else "asyncio",
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    rows = [
+        "| configuration | phase | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | "
+        "server CPU ms/req | Redis CPU ms/req | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for config in ("no_llm", "llm"):
+        for phase, r in (results.get(config) or {}).items():
+            errors = {**r["status_errors"], **r["socket_errors"]} or "-"
+            rows.append(
+                f"| {config} | {phase} | {r['requests']} | {r['throughput_rps']} | {r['p50_ms']} | "
+                f"{r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['server_cpu_ms_per_request']} | "
+                f"{r['redis_cpu_ms_per_request']} | {errors} |"
+            )
+    s = results["summary"]
+    return "\n".join(
+        [
+            "# API load benchmark (`scripts/bench_api.py`)",
+            "",
+            f"{results['workers']} uvicorn workers ({results['stack']['http']}, {results['stack']['loop']}), "
+            f"{results['clients']} concurrent wrk connections, {results['cpus']} CPUs, loopback; "
+            f"load average {results['load_average_start']} at the start.",
+            "",
+            *rows,
+            "",
+            f"Message endpoint (no LLM): p99 {s['message_p99_ms']} ms (target < 100), "
+            f"{s['message_rps']} turns/s = {s['ratio_to_bare']:.0%} of the bare endpoint's "
+            f"{s['bare_rps']} req/s (target >= 30%).",
+            "",
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=2000, help="requests per phase")
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--requests", type=int, default=3000, help="message requests per phase")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--max-seconds", type=int, default=300, help="time cap of each phase")
+    parser.add_argument("--timeout", type=int, default=60, help="per-request timeout (s)")
+    parser.add_argument("--llm", action="store_true", help="also run the messages phase with the LLM")
+    parser.add_argument("--llm-requests", type=int, default=128, help="message requests with the LLM")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "api")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    if args.requests < 1 or args.clients < 1:
+        raise SystemExit("--requests and --clients must be positive")
 
     from dialogue.store.embedded import EmbeddedRedis
     from dialogue.system import train_models
     from recsys.settings import get_settings
 
-    trained = train_models(get_settings(), progress=True)
+    settings = get_settings()
+    if args.llm and settings.llm_model == "none":
+        raise SystemExit("--llm needs a language model: CRS_LLM_MODEL is 'none'")
+    trained = train_models(settings, progress=True)  # once here, so that the workers only load
     print(f"models {'trained' if trained.built else 'loaded'}: {len(trained.catalog)} items", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="crs-bench-") as tmp:
-        redis_server = EmbeddedRedis(Path(tmp) / "redis", appendfsync="no").start()
-        port = free_port()
-        env = {
-            **os.environ,
-            "CRS_REDIS_URL": redis_server.url,
-            "CRS_RATE_LIMIT": "0",
-            "CRS_LLM_MODEL": "none",
-            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=tmp),
-        }
-        cmd = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--host", "127.0.0.1"]
-        cmd += ["--port", str(port), "--workers", str(args.workers), "--log-level", "warning"]
-        server = subprocess.Popen(cmd, env=env, cwd=ROOT)
-        base = f"http://127.0.0.1:{port}"
+    results: dict[str, Any] = {
+        "clients": args.clients,
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "stack": http_stack(),
+        "load_average_start": round(os.getloadavg()[0], 2),
+    }
+    with tempfile.TemporaryDirectory(prefix="crs-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        redis_server = EmbeddedRedis(tmp / "redis", appendfsync="no").start()
         try:
-            started = time.perf_counter()
-            wait_ready(base, server)
-            print(f"server ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-            asyncio.run(run_phase(base, args.clients, 200, bare=False))  # warm-up, not measured
-            results = {"clients": args.clients, "workers": args.workers, "cpus": os.cpu_count()}
-            for phase, bare in (("mixed", False), ("bare", True)):
-                rec, seconds = asyncio.run(run_phase(base, args.clients, args.requests, bare))
-                results[phase] = {
-                    "requests": rec.count,
-                    "seconds": round(seconds, 2),
-                    "throughput_rps": round(rec.count / seconds, 1),
-                    "message_throughput_rps": round(len(rec.latency.get("POST messages", [])) / seconds, 1),
-                    "errors": dict(rec.errors),
-                    "endpoints": {name: percentiles(v) for name, v in sorted(rec.latency.items())},
-                }
+            results["no_llm"] = server_phases(args, redis_server, tmp, llm=False)
+            if args.llm:
+                results["llm"] = server_phases(args, redis_server, tmp, llm=True)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
             redis_server.close()
-    print(json.dumps(results, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    messages, bare = results["no_llm"]["messages"], results["no_llm"]["bare"]
+    results["summary"] = {
+        "message_p50_ms": messages["p50_ms"],
+        "message_p99_ms": messages["p99_ms"],
+        "message_rps": messages["throughput_rps"],
+        "bare_rps": bare["throughput_rps"],
+        "ratio_to_bare": round(messages["throughput_rps"] / bare["throughput_rps"], 3),
+        "message_server_cpu_ms": messages["server_cpu_ms_per_request"],
+    }
+    if "llm" in results:
+        llm = results["llm"]["messages"]
+        results["summary"] |= {f"llm_message_{k}": llm[k] for k in ("p50_ms", "p99_ms", "throughput_rps")}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_api.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "bench_api.md").write_text(markdown(results))
+    print(markdown(results))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api import metrics
-from api.deps import PROTECTED, ApiSettingsDep, ManagerDep
+from api.deps import PROTECTED, ManagerDep, SettingsDep
 from api.schemas import ErrorPublic, RecommendationPublic, RecommendationsCreate, RecommendationsPublic
 from recsys.errors import ValidationError
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"], depen
     },
 )
 def recommend(
-    body: RecommendationsCreate, manager: ManagerDep, settings: ApiSettingsDep
+    body: RecommendationsCreate, manager: ManagerDep, settings: SettingsDep
 ) -> RecommendationsPublic:
     if body.k > settings.recommend_max_k:
         raise ValidationError(f"k must be between 1 and {settings.recommend_max_k}, got {body.k}")

@@ -1,15 +1,21 @@
-"""Dialogue sessions: create, talk (JSON or Server-Sent Events), feedback, read, end."""
+"""Dialogue sessions: create, talk (JSON or Server-Sent Events), feedback, read, end.
+
+The writes (messages, feedback, ending) of one session run one at a time, whichever worker serves them,
+and messages and feedback accept an `Idempotency-Key` header: see `api.writes`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Request, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api import metrics
-from api.deps import PROTECTED, ApiSettingsDep, ManagerDep
+from api.deps import PROTECTED, DialogueService, ManagerDep, PrincipalDep, SettingsDep
 from api.schemas import (
     ErrorPublic,
     FeedbackCreate,
@@ -20,17 +26,74 @@ from api.schemas import (
     SessionPublic,
     TurnPublic,
 )
+from api.security import Principal
 from api.turns import checked_text, record_turn, turn_events, turn_public
+from api.writes import WriteResult, run_session_write, write_stores
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=PROTECTED)
 
 _NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such session (or it expired)."}}
-_TURN_ERRORS = {
+_BUSY = (
+    "`session_busy` (with Retry-After): another write of this session kept it busy too long; "
+    "`idempotency_interrupted`: an earlier attempt with this Idempotency-Key was cut off mid-way."
+)
+_WRITE_ERRORS = {
     **_NOT_FOUND,
-    409: {"model": ErrorPublic, "description": "The session has ended."},
-    413: {"model": ErrorPublic, "description": "The message is longer than CRS_MAX_TEXT_CHARS."},
-    422: {"model": ErrorPublic, "description": "Malformed body, or an empty message."},
+    409: {"model": ErrorPublic, "description": f"The session has ended; or {_BUSY}"},
+    422: {
+        "model": ErrorPublic,
+        "description": "Malformed body; or `idempotency_key_reused`: the key was sent with another request.",
+    },
+    503: {"model": ErrorPublic, "description": "Redis is unavailable (Retry-After)."},
 }
+_TURN_ERRORS = {
+    **_WRITE_ERRORS,
+    413: {"model": ErrorPublic, "description": "The message is longer than CRS_MAX_TEXT_CHARS."},
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique string (a UUID): a retry with the same key and body returns the first "
+        "result (header `Idempotent-Replayed: true`) and applies the request once.",
+    ),
+]
+
+
+def _turn(manager: DialogueService, session_id: str, text: str) -> Callable[[], dict[str, Any]]:
+    """The action of a message: run the turn, count it, return its JSON body."""
+
+    def run() -> dict[str, Any]:
+        result = turn_public(manager.turn(session_id, text))
+        record_turn(result)
+        return result.model_dump(mode="json")
+
+    return run
+
+
+def _write(
+    request: Request,
+    manager: DialogueService,
+    session_id: str,
+    action: Callable[[], dict[str, Any]],
+    principal: Principal,
+    idempotency_key: str | None,
+    body: BaseModel | None,
+) -> WriteResult:
+    """`action` as one write of the session (locked; idempotent with a key): see `api.writes`."""
+    return run_session_write(
+        request,
+        manager,
+        session_id,
+        action,
+        principal=principal,
+        idempotency_key=idempotency_key,
+        request_body=body.model_dump(mode="json") if body is not None else None,
+    )
+
+
+def _json(result: WriteResult) -> JSONResponse:
+    return JSONResponse(result.body, status_code=result.status, headers=result.headers)
 
 
 @router.post(
@@ -53,11 +116,18 @@ def create_session(manager: ManagerDep, body: SessionCreate | None = None) -> Se
     responses=_TURN_ERRORS,
 )
 def post_message(
-    session_id: str, body: MessageCreate, manager: ManagerDep, settings: ApiSettingsDep
-) -> TurnPublic:
-    turn = turn_public(manager.turn(session_id, checked_text(body.text, settings)))
-    record_turn(turn)
-    return turn
+    session_id: str,
+    body: MessageCreate,
+    request: Request,
+    manager: ManagerDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    text = checked_text(body.text, settings)
+
+    turn = _turn(manager, session_id, text)
+    return _json(_write(request, manager, session_id, turn, principal, idempotency_key, body))
 
 
 @router.post(
@@ -79,21 +149,31 @@ def post_message(
     },
 )
 async def stream_message(
-    session_id: str, body: MessageCreate, manager: ManagerDep, settings: ApiSettingsDep
+    session_id: str,
+    body: MessageCreate,
+    request: Request,
+    manager: ManagerDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> StreamingResponse:
     text = checked_text(body.text, settings)
+
     # The turn runs before the response starts: a missing session or a bad message is a plain HTTP error.
-    turn = turn_public(await run_in_threadpool(manager.turn, session_id, text))
-    record_turn(turn)
+    turn = _turn(manager, session_id, text)
+    result = await run_in_threadpool(
+        _write, request, manager, session_id, turn, principal, idempotency_key, body
+    )
+    public = TurnPublic.model_validate(result.body)
 
     async def frames() -> AsyncIterator[str]:
-        for frame in turn_events(turn):
+        for frame in turn_events(public):
             yield frame
 
     return StreamingResponse(
         frames(),
         media_type="text/event-stream; charset=utf-8",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **result.headers},
     )
 
 
@@ -113,20 +193,37 @@ def get_session(session_id: str, manager: ManagerDep) -> SessionPublic:
     summary="End the session (its facts are merged into the user's profile) and delete it.",
     responses=_NOT_FOUND,
 )
-def delete_session(session_id: str, manager: ManagerDep) -> SessionPublic:
-    final = SessionPublic.model_validate(manager.end_session(session_id).to_dict())
-    manager.store.delete_session(session_id)
-    return final
+def delete_session(
+    session_id: str, request: Request, manager: ManagerDep, principal: PrincipalDep
+) -> JSONResponse:
+    def end() -> dict[str, Any]:
+        final = SessionPublic.model_validate(manager.end_session(session_id).to_dict())
+        manager.store.delete_session(session_id)
+        write_stores(request, manager).idempotency.forget_session(session_id)  # stored responses too
+        return final.model_dump(mode="json")
+
+    return _json(_write(request, manager, session_id, end, principal, None, None))
 
 
 @router.post(
     "/{session_id}/feedback",
     response_model=FeedbackPublic,
     summary="Like, dislike, accept, reject or mark as seen an item (e.g. a recommendation's buttons).",
-    responses={**_NOT_FOUND, 409: {"model": ErrorPublic, "description": "The session has ended."}},
+    responses=_WRITE_ERRORS,
 )
-def post_feedback(session_id: str, body: FeedbackCreate, manager: ManagerDep) -> FeedbackPublic:
-    state = manager.feedback(session_id, body.item_id, body.kind)
-    metrics.FEEDBACK.labels(body.kind).inc()
-    summary = state.to_dict() if hasattr(state, "to_dict") else dict(state)
-    return FeedbackPublic(session_id=session_id, item_id=body.item_id, kind=body.kind, state=summary)
+def post_feedback(
+    session_id: str,
+    body: FeedbackCreate,
+    request: Request,
+    manager: ManagerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def give() -> dict[str, Any]:
+        state = manager.feedback(session_id, body.item_id, body.kind)
+        metrics.FEEDBACK.labels(body.kind).inc()
+        summary = state.to_dict() if hasattr(state, "to_dict") else dict(state)
+        public = FeedbackPublic(session_id=session_id, item_id=body.item_id, kind=body.kind, state=summary)
+        return public.model_dump(mode="json")
+
+    return _json(_write(request, manager, session_id, give, principal, idempotency_key, body))

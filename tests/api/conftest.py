@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from api.deps import get_manager
 from api.main import create_app
-from api.settings import ApiSettings
 from dialogue.manager import DialogueManager
 from dialogue.store import StateStore
 from recsys.settings import Settings
@@ -32,12 +31,12 @@ def api_manager(redis_server: RedisServer) -> Iterator[DialogueManager]:
 def make_client(
     api_manager: DialogueManager, redis_client: redis.Redis
 ) -> Iterator[Callable[..., TestClient]]:
-    """`make_client(**api_settings)`: a TestClient of a new app (empty Redis, rate limit off by default)."""
+    """`make_client(**settings)`: a TestClient of a new app (empty Redis, rate limit off by default)."""
     clients: list[TestClient] = []
 
     def make(manager: DialogueManager | None = None, **overrides: object) -> TestClient:
         options = {"rate_limit": 0, "api_warm_up": False, **overrides}
-        app: FastAPI = create_app(Settings(), ApiSettings(**options))
+        app: FastAPI = create_app(Settings(**options))
         chosen = manager or api_manager
         app.dependency_overrides[get_manager] = lambda: chosen
         client = TestClient(app, raise_server_exceptions=False)

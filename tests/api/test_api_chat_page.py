@@ -18,7 +18,6 @@ import uvicorn
 
 from api.deps import get_manager
 from api.main import create_app
-from api.settings import ApiSettings
 from recsys.settings import Settings
 from tests.redis_fixtures import free_tcp_port
 
@@ -47,7 +46,7 @@ pytestmark = [
 
 @pytest.fixture
 def live_url(api_manager, redis_client) -> Iterator[str]:
-    app = create_app(Settings(), ApiSettings(rate_limit=0, api_warm_up=False))
+    app = create_app(Settings(rate_limit=0, api_warm_up=False))
     app.dependency_overrides[get_manager] = lambda: api_manager
     port = free_tcp_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -22,7 +22,6 @@ from schemathesis.checks import positive_data_acceptance
 
 from api.deps import get_manager
 from api.main import create_app
-from api.settings import ApiSettings
 from recsys.settings import Settings
 
 MAX_EXAMPLES = 8  # per operation: about 130 requests in all
@@ -32,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def api_schema(api_manager, redis_client):  # type: ignore[no-untyped-def]
-    app = create_app(Settings(), ApiSettings(rate_limit=0, api_warm_up=False))
+    app = create_app(Settings(rate_limit=0, api_warm_up=False))
     app.dependency_overrides[get_manager] = lambda: api_manager
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 

@@ -11,7 +11,6 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from api.main import create_app
-from api.settings import ApiSettings
 from dialogue.store import StateStore
 from recsys.errors import ArtifactError
 from recsys.settings import Settings
@@ -47,7 +46,7 @@ def test_models_loading_and_failing(api_manager) -> None:
         release.wait(10)
         return api_manager
 
-    app = create_app(Settings(), ApiSettings(rate_limit=0, api_warm_up=True), manager_factory=slow_build)
+    app = create_app(Settings(rate_limit=0, api_warm_up=True), manager_factory=slow_build)
     with TestClient(app) as client:
         r = client.get("/readyz")
         assert r.status_code == 503 and r.json()["checks"]["models"] == "loading"
@@ -58,7 +57,7 @@ def test_models_loading_and_failing(api_manager) -> None:
     def broken_build():
         raise ArtifactError("artifacts/v1/dialogue_models: missing")
 
-    app = create_app(Settings(), ApiSettings(rate_limit=0, api_warm_up=False), manager_factory=broken_build)
+    app = create_app(Settings(rate_limit=0, api_warm_up=False), manager_factory=broken_build)
     with TestClient(app) as client:
         r = client.post("/v1/sessions", json={})
         assert r.status_code == 503 and r.json()["error"]["code"] == "not_ready"

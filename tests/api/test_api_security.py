@@ -11,7 +11,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from api.security import Principal, RateLimiter
-from api.settings import ApiSettings, hash_api_key
+from recsys.settings import Settings, hash_api_key
 
 KEY_A, KEY_B = "key-a-0123456789", "key-b-9876543210"
 
@@ -55,8 +55,31 @@ def test_open_api_without_keys(client: TestClient) -> None:
 
 def test_settings_refuse_plain_keys_in_place_of_hashes() -> None:
     with pytest.raises(ValueError, match="SHA-256 hex digests"):
-        ApiSettings(api_keys="my-secret-key")
-    assert ApiSettings(api_keys=f" {hash_api_key('k').upper()} , ").api_keys == (hash_api_key("k"),)
+        Settings(api_keys="my-secret-key")
+    assert Settings(api_keys=f" {hash_api_key('k').upper()} , ").api_keys == (hash_api_key("k"),)
+
+
+def test_api_settings_come_from_the_one_settings_class(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CRS_ variables (comma lists included) and the settings file reach `get_settings()`; the env wins."""
+    from api.settings import main
+    from recsys.settings import get_settings
+
+    settings_file = tmp_path / "crs.toml"
+    settings_file.write_text('rate_limit = 7\ncors_origins = ["http://a.example"]\nmax_text_chars = 50\n')
+    monkeypatch.setenv("CRS_SETTINGS_FILE", str(settings_file))
+    monkeypatch.setenv("CRS_API_KEYS", f"{hash_api_key(KEY_A)}, {hash_api_key(KEY_B).upper()}")
+    monkeypatch.setenv("CRS_MAX_TEXT_CHARS", "80")
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.api_keys == (hash_api_key(KEY_A), hash_api_key(KEY_B))
+    assert settings.auth_required
+    assert settings.rate_limit == 7 and settings.cors_origins == ("http://a.example",)
+    assert settings.max_text_chars == 80  # environment over file
+    assert not Settings(api_keys="").auth_required
+    assert main(["secret"]) == 0 and capsys.readouterr().out.strip() == hash_api_key("secret")
+    assert main([]) == 2
 
 
 def test_rate_limit_429_with_retry_after_per_key(make_client) -> None:

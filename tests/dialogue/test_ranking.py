@@ -197,3 +197,14 @@ def test_clusters_are_what_the_world_says(world_knn: ItemKNN) -> None:
         assert (sim[inside] + np.eye(len(members)) > 0).all()  # every pair of a cluster co-occurs
         others = [i for i in range(N) if i not in members]
         assert not sim[np.ix_(members, others)].any()  # and no pair across clusters
+
+
+def test_the_allowed_mask_is_exactly_the_items_without_a_disliked_attribute(
+    ranker: StateRanker, world_index: CatalogIndex
+) -> None:
+    disliked = ("genre:horror", "genre:war", "genre:no-such-genre")
+    state = state_of(*(AttributePreferred(attribute=a, polarity="disliked", turn=1) for a in disliked))
+    allowed = ranker.conditioning(Preferences.from_state(state)).allowed
+    expected = [not (world_index.item_attributes[i] & set(disliked)) for i in range(N)]
+    assert allowed.tolist() == expected
+    assert 0 < sum(expected) < N  # the world has items of both kinds
