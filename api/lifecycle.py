@@ -5,7 +5,7 @@ uvicorn stops accepting connections on SIGTERM and waits for open requests (`--t
 thread, which a cancellation does not stop. So every session write is counted here, and the app's
 shutdown (`drain`) waits until none is left, bounded, before it closes the store: a turn that started is
 finished (its language-model calls complete or fall back to templates within their own timeouts), never
-cut between its two appends. Past the bound, the language-model runtime is closed, so what the remaining
+cut before its append. Past the bound, the language-model runtime is closed, so what the remaining
 turns wait for falls back at once. (anyio's worker threads are not daemons, so the interpreter would
 also wait for them at exit - unboundedly, silently, and after the store was closed; the drain makes the
 wait explicit, bounded and ordered.)

@@ -60,7 +60,11 @@ def default_manager_factory(settings: Settings) -> Callable[[], DialogueService]
     def build() -> DialogueService:
         from dialogue.system import build_manager
 
-        return build_manager(settings)
+        manager = build_manager(settings)
+        runtime = getattr(manager.explainer, "runtime", None)
+        if runtime is not None:  # the language model loads in the background; turns use templates meanwhile
+            runtime.start_loading()
+        return manager
 
     return build
 

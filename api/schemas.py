@@ -166,6 +166,10 @@ class RecommendationPublic(BaseModel):
         default_factory=dict, description="generator name -> its score and 1-based rank for this item"
     )
     explanation: str | None = None
+    explanation_source: str = Field(
+        default="template",
+        description='"llm" (passed the grounding guard) or "template" (built from the facts)',
+    )
     genres: list[str] = []
 
 
@@ -237,6 +241,16 @@ STATE_EXAMPLE = {
 }
 
 
+class ProfileInfoPublic(BaseModel):
+    """The language profile as a turn shows it (dialogue.results.ProfileView)."""
+
+    text: str
+    source: str = Field(description="llm | template (written this turn), user (the user's own text), stored")
+    updated: bool = Field(default=False, description="Rewritten this turn.")
+    version: int | None = Field(default=None, description="The stored profile's version (None: anonymous).")
+    edited_by_user: bool = False
+
+
 class TurnPublic(BaseModel):
     """The system's answer to one user message."""
 
@@ -256,6 +270,10 @@ class TurnPublic(BaseModel):
         description="What was read from the message: intents, items, attributes, critiques.",
     )
     notes: list[str] = Field(default_factory=list, description="What the system could not act on.")
+    profile: str | None = Field(default=None, description="The user's language profile after this turn.")
+    profile_info: ProfileInfoPublic | None = Field(
+        default=None, description="Where the profile text comes from and its stored version."
+    )
 
 
 class FeedbackCreate(_Request):

@@ -3,7 +3,10 @@
 `crs chat` is interactive on a terminal (rich output: the reply, numbered recommendations with years and
 explanations, the options of a question). When stdin is not a terminal it reads one user message per line;
 with `--json` it prints one JSON object per message (a TurnResult: `reply`, `recommendations` with
-`item_id`, `title`, `score`, `explanation`, ...). Heavy imports happen inside the commands.
+`item_id`, `title`, `score`, `explanation`, ..., and the language `profile` text with `profile_info`).
+Explanations and the profile come from the LLM unless `--no-llm` or the `llm_model` setting is "none"
+(then from templates); the model is loaded before the first message. Heavy imports happen inside the
+commands.
 """
 
 from __future__ import annotations
@@ -80,8 +83,19 @@ def chat(
     models: ModelsOption = None,
     model_config: ModelConfigOption = None,
     embeddings: Annotated[
-        bool, typer.Option("--embeddings/--no-embeddings", help="Map unknown mood phrases with MiniLM.")
+        bool,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="MiniLM: map unknown mood phrases, and match the profile text against item texts.",
+        ),
     ] = True,
+    llm: Annotated[
+        bool | None,
+        typer.Option("--llm/--no-llm", help="LLM explanations and profile (default: the llm_model setting)."),
+    ] = None,
+    llm_rerank: Annotated[
+        bool, typer.Option("--llm-rerank", help="Let the LLM re-rank the fused top-10 (slow: ~0.5 s/item).")
+    ] = False,
 ) -> None:
     """Talk to the recommender: say what you like, ask why, critique ("less violent"), or say bye."""
     from dialogue.policy import load_policy
@@ -93,7 +107,10 @@ def chat(
         model_config=_model_config(models, model_config),
         use_embeddings=embeddings,
         progress=True,
+        llm=llm,
+        llm_rerank=llm_rerank,
     )
+    _warm_up(manager)
     sid, resumed = _open_session(manager, session_id, user_id)
     interactive = sys.stdin.isatty() and not as_json
     view = _Console(as_json)
@@ -111,6 +128,24 @@ def chat(
             manager.end_session(sid, reason="goodbye")
             break
     view.closing(sid)
+
+
+def _warm_up(manager: Any) -> None:
+    """Load the language model before the first message (else the first turns would use templates
+    while it loads in the background); a model that cannot load leaves the templates, said on stderr."""
+    runtime = getattr(manager.explainer, "runtime", None)
+    if runtime is None:
+        return
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    with err.status("loading the language model ..."):
+        try:
+            runtime.warm_up()
+        except Exception as exc:
+            err.print(f"[yellow]language model unavailable, using templates: {exc}[/yellow]")
+            return
+    err.print(f"[dim]language model ready ({runtime.load_seconds or 0:.1f} s)[/dim]")
 
 
 def _open_session(manager: Any, session_id: str | None, user_id: str | None) -> tuple[str, bool]:
@@ -198,6 +233,8 @@ class _Console:
         if result.question is not None and result.question.options:
             options = ", ".join(o.partition(":")[2] for o in result.question.options)
             self.out.print(f"   [dim]options: {options}[/dim]")
+        if result.profile is not None and result.profile.updated:
+            self.out.print(f"   [dim]your profile: {result.profile.text}[/dim]")
 
     def error(self, message: str) -> None:
         if self.as_json:

@@ -1,11 +1,22 @@
 """The dialogue manager: one user message in, the system's reply (and its recorded events) out.
 
 A turn: load the state -> understand the message in its context (last recommendations, pending question)
--> record the user's side as events under a fresh turn number (one atomic append) -> fold them into the
-state -> the policy decides -> recommend / ask / explain / answer / chit-chat / goodbye -> record the
-system's side (ItemsRecommended, QuestionAsked, BotUttered; a second atomic append) -> merge the session
+-> the user's side as events under a fresh turn number, folded into the state in memory -> the policy
+decides -> recommend / ask / explain / answer / chit-chat / goodbye -> record both sides (the user's
+events, then ItemsRecommended, QuestionAsked, BotUttered) in ONE atomic append, so a crash or a shutdown
+never leaves a message without its reply in the store -> merge the session
 into the user's long-term profile (sessions with a user id, when the turn said something the profile
 keeps: a liked / disliked / seen / accepted item or attribute) -> a TurnResult.
+
+The LLM layer plugs in through three members, each with a template behaviour when the LLM is off:
+- `explainer` (dialogue.nlg.Explainer): the explanations of one turn's items, asked for together
+  (`explain_many`; dialogue.llm.turn.LLMTurnExplainer batches them in one LLM call behind a guard);
+- `profiler` (dialogue.llm.turn.LanguageProfiler): the language profile, rewritten only when the typed
+  preferences changed this turn, never over a text the user wrote; a rewrite is recorded as a
+  ProfileEdited event (source "llm") and so reaches the user's stored profile with the session merge;
+- `reranker` (dialogue.llm.rerank.LLMReranker, off by default): re-orders the fused head of the list
+  given the profile text and the latest message. With `profile_matcher`, the profile text is also
+  matched against the item texts as one more ranking boost (dialogue.llm.profile_match).
 
 The manager only knows interfaces: a fitted Recommender, an Extractor, a StateStore, the Catalog and a
 Policy, so tests and the API can inject small ones. Public API (what the HTTP layer calls):
@@ -23,7 +34,10 @@ from pathlib import Path
 from dialogue import nlg
 from dialogue.catalog_index import CatalogIndex
 from dialogue.interpret import Interpretation, interpret
-from dialogue.nlg import Explainer, TemplateExplainer
+from dialogue.llm.profile_match import NO_PREFERENCES, ProfileAwareRanker, ProfileTextMatcher
+from dialogue.llm.rerank import Candidate, LLMReranker
+from dialogue.llm.turn import LanguageProfiler
+from dialogue.nlg import Explainer, ItemExplanation, TemplateExplainer, explain_all
 from dialogue.policy import Action, Decision, Policy, PolicyConfig, PolicyInput
 from dialogue.preferences import Preferences
 from dialogue.ranking import RankedItem, StateRanker, reweighted
@@ -43,6 +57,7 @@ from dialogue.state.events import (
     ItemAccepted,
     ItemMentioned,
     ItemsRecommended,
+    ProfileEdited,
     QuestionAnswered,
     QuestionAsked,
     SessionEnded,
@@ -61,7 +76,14 @@ log = logging.getLogger(__name__)
 MAX_K = 100
 _PROVENANCE_CACHE = 20_000  # (session, item) -> provenance of shown items, for "why?" later
 # The events a user profile folds in (dialogue.state.profile); a turn without any needs no merge.
-_PROFILE_EVENTS = (ItemMentioned, ItemAccepted, AttributePreferred, QuestionAnswered, FeedbackGiven)
+_PROFILE_EVENTS = (
+    ItemMentioned,
+    ItemAccepted,
+    AttributePreferred,
+    QuestionAnswered,
+    FeedbackGiven,
+    ProfileEdited,
+)
 
 
 class DialogueManager:
@@ -77,6 +99,10 @@ class DialogueManager:
         *,
         index: CatalogIndex | None = None,
         explainer: Explainer | None = None,
+        profiler: LanguageProfiler | None = None,
+        reranker: LLMReranker | None = None,
+        profile_matcher: ProfileTextMatcher | None = None,
+        profile_weight: float | None = None,
         merge_profiles: bool = True,
     ) -> None:
         if recommender.n_items != len(catalog):
@@ -90,8 +116,22 @@ class DialogueManager:
         self.index = index or CatalogIndex(catalog, recommender.data)
         config = self.policy.config
         self.recommender = reweighted(recommender, config.fusion_weights)
-        self.ranker = StateRanker(self.recommender, self.index, config.ranking, mode=config.ranking_mode)
+        self.ranker: StateRanker
+        if profile_matcher is not None:
+            extra = {} if profile_weight is None else {"weight": profile_weight}
+            self.ranker = ProfileAwareRanker(
+                self.recommender,
+                self.index,
+                config.ranking,
+                mode=config.ranking_mode,
+                matcher=profile_matcher,
+                **extra,
+            )
+        else:
+            self.ranker = StateRanker(self.recommender, self.index, config.ranking, mode=config.ranking_mode)
         self.explainer: Explainer = explainer or TemplateExplainer(self.index)
+        self.profiler = profiler or LanguageProfiler(self.index, None)
+        self.reranker = reranker
         self.merge_profiles = merge_profiles
         self._provenance: OrderedDict[tuple[str, int], Mapping[str, Trace]] = OrderedDict()
         self._lock = threading.Lock()
@@ -123,9 +163,16 @@ class DialogueManager:
         """Explicit feedback on an item (like / dislike / accept / reject / seen); returns the new state."""
         self.catalog[item_id]  # UnknownItemError for an id outside the catalog
         state = self._live_state(session_id)
+        profile = self._profile(state.user_id)
+        before = self.profiler.basis(Preferences.from_state(state, profile))
         event = FeedbackGiven(item_id=item_id, kind=kind, turn=state.turn)  # type: ignore[arg-type]
         self.store.append_events(session_id, [event])
         state.apply(event)
+        prefs = Preferences.from_state(state, profile)
+        _, profile_events = self.profiler.update(state, profile, prefs, before)
+        if profile_events:
+            self.store.append_events(session_id, profile_events)
+            state.apply_all(profile_events)
         self._merge(state)
         return StateSummary.of(state, self.catalog)
 
@@ -136,6 +183,7 @@ class DialogueManager:
             raise ValidationError("message text is empty")
         state = self._live_state(session_id)
         profile = self._profile(state.user_id)
+        basis_before = self.profiler.basis(Preferences.from_state(state, profile))
         shown_before = state.last_recommendation.item_ids if state.last_recommendation else ()
         context = DialogueContext(
             last_recommended=tuple(shown_before), last_question_kind=state.pending_question
@@ -143,27 +191,29 @@ class DialogueManager:
         understanding = self.extractor.extract(text, context)
         turn = self.store.next_turn(session_id)
         interp = interpret(understanding, state, turn, self.index)
-        self.store.append_events(session_id, interp.events)
-        state.apply_all(interp.events)
+        state.apply_all(interp.events)  # stored with the system's events below: a turn is one atomic append
         prefs = Preferences.from_state(state, profile)
+        profile_view, bot_events = self.profiler.update(state, profile, prefs, basis_before)
+        state.apply_all(bot_events)  # the new profile text (stored with the system's events below)
+        text_for_ranking = profile_view.text
         pool = self.policy.config.question_pool
         decision = self.policy.decide(
             PolicyInput(
                 state=state,
                 prefs=prefs,
                 understanding=understanding,
-                candidates=lambda: [r.item_id for r in self.ranker.rank(prefs, pool)],
+                candidates=lambda: [r.item_id for r in self._rank(prefs, pool, text_for_ranking)],
                 attributes_of=lambda item: self.index.item_attributes[item],
                 answered_without_preference=interp.answered_without_preference,
             )
         )
-        reply, recs, question, bot_events = self._act(
-            decision, state, prefs, interp, turn, bool(shown_before)
+        reply, recs, question, act_events = self._act(
+            decision, state, prefs, interp, turn, bool(shown_before), profile_view.text, text
         )
-        bot_events.append(BotUttered(turn=turn, text=reply))
-        self.store.append_events(session_id, bot_events)
-        state.apply_all(bot_events)
-        if any(isinstance(e, _PROFILE_EVENTS) for e in interp.events):
+        act_events.append(BotUttered(turn=turn, text=reply))
+        self.store.append_events(session_id, [*interp.events, *bot_events, *act_events])
+        state.apply_all(act_events)
+        if any(isinstance(e, _PROFILE_EVENTS) for e in (*interp.events, *bot_events)):
             self._merge(state)  # otherwise nothing the profile keeps happened; the next merge catches up
         return TurnResult(
             session_id=session_id,
@@ -177,6 +227,7 @@ class DialogueManager:
             state=StateSummary.of(state, self.catalog),
             understanding=understanding_dict(understanding, self.catalog),
             notes=tuple(interp.unknown_attributes) + tuple(interp.unsupported_critiques),
+            profile=profile_view,
         )
 
     def recommend_for(
@@ -195,14 +246,16 @@ class DialogueManager:
         liked, disliked = list(liked), list(disliked)
         for item in (*liked, *disliked):
             self.catalog[item]  # UnknownItemError
+        profile = self._profile(user_id)
         prefs = Preferences.from_lists(
             liked,
             disliked,
             liked_attributes=liked_attributes,
             disliked_attributes=disliked_attributes,
-            profile=self._profile(user_id),
+            profile=profile,
         )
-        return self._items(self.ranker.rank(prefs, k), prefs)
+        text = profile.profile_text if profile is not None and profile.profile_text else ""
+        return self._items(self._rank(prefs, k, text), prefs, text)
 
     # ------------------------------------------------------------------ acting
     def _act(
@@ -213,6 +266,8 @@ class DialogueManager:
         interp: Interpretation,
         turn: int,
         had_recommendations: bool,
+        profile_text: str,
+        message: str,
     ) -> tuple[str, list[RecommendedItem], QuestionView | None, list[Event]]:
         """The reply, recommendations, question and system events for a decision."""
         ack = nlg.acknowledgement(interp.events, self.index)
@@ -223,8 +278,8 @@ class DialogueManager:
         question: QuestionView | None = None
         action = decision.action
         if action is Action.RECOMMEND:
-            ranked = self.ranker.rank(prefs, self.policy.k_for(state))
-            recs = self._items(ranked, prefs)
+            ranked = self._rank(prefs, self.policy.k_for(state), profile_text, message)
+            recs = self._items(ranked, prefs, profile_text)
             if recs:
                 events.append(
                     ItemsRecommended(
@@ -243,12 +298,12 @@ class DialogueManager:
             events.append(QuestionAsked(turn=turn, attribute_kind=plan.attribute_kind, options=plan.options))  # type: ignore[arg-type]
             reply = " ".join(p for p in (lead, text) if p)
         elif action is Action.EXPLAIN:
-            lines = []
-            for item_id in decision.targets[:5]:
-                item = self.catalog[item_id]
-                why = self.explainer.explain(item, prefs, self._recall(state.session_id, item_id))
-                lines.append(f"{item.display}: {why}")
-            reply = nlg.explanation_text(lines)
+            items = [self.catalog[i] for i in decision.targets[:5]]
+            provenances = [self._recall(state.session_id, it.item_id) for it in items]
+            whys = explain_all(self.explainer, items, prefs, provenances, profile_text=profile_text)
+            reply = nlg.explanation_text(
+                [f"{it.display}: {w.text}" for it, w in zip(items, whys, strict=True)]
+            )
         elif action is Action.ANSWER:
             reply = "\n".join(nlg.answer_text(self.catalog[i]) for i in decision.targets)
             reply = " ".join(p for p in (lead, reply) if p)
@@ -260,12 +315,38 @@ class DialogueManager:
             reply = " ".join(p for p in (lead, text) if p)
         return reply, recs, question, events
 
-    def _items(self, ranked: Sequence[RankedItem], prefs: Preferences) -> list[RecommendedItem]:
-        out = []
-        for r in ranked:
-            explanation = self.explainer.explain(self.catalog[r.item_id], prefs, r.provenance)
-            out.append(RecommendedItem.build(self.catalog, r.item_id, r.score, r.provenance, explanation))
-        return out
+    def _items(
+        self, ranked: Sequence[RankedItem], prefs: Preferences, profile_text: str = ""
+    ) -> list[RecommendedItem]:
+        """The items as shown, explained together (one batched call for an LLM explainer)."""
+        items = [self.catalog[r.item_id] for r in ranked]
+        whys: list[ItemExplanation] = explain_all(
+            self.explainer, items, prefs, [r.provenance for r in ranked], profile_text=profile_text
+        )
+        return [
+            RecommendedItem.build(self.catalog, r.item_id, r.score, r.provenance, why)
+            for r, why in zip(ranked, whys, strict=True)
+        ]
+
+    def _rank(
+        self, prefs: Preferences, k: int, profile_text: str = "", message: str | None = None
+    ) -> list[RankedItem]:
+        """The top-k for `prefs`: the profile text as a ranking signal (with a profile matcher), and the
+        LLM re-ranking of the fused head (with a reranker; `message` is the user's latest request)."""
+        text = profile_text if profile_text != NO_PREFERENCES else ""
+        depth = max(k, self.reranker.max_candidates) if self.reranker is not None and message else k
+        if isinstance(self.ranker, ProfileAwareRanker):
+            ranked = self.ranker.rank(prefs, depth, profile_text=text or None)
+        else:
+            ranked = self.ranker.rank(prefs, depth)
+        if depth == k or not ranked:
+            return ranked
+        assert self.reranker is not None
+        by_id = {r.item_id: r for r in ranked}
+        result = self.reranker.rerank(
+            [Candidate(self.catalog[r.item_id], r.score) for r in ranked], text, message
+        )
+        return [by_id[i] for i in result.item_ids][:k]
 
     # ------------------------------------------------------------------ helpers
     def _live_state(self, session_id: str) -> DialogueState:

@@ -1,7 +1,8 @@
 """Reply templates and template explanations, built from catalog facts only (never invented).
 
-`TemplateExplainer.explain(item, prefs, provenance)` is the one explanation function: the LLM layer can
-replace it with any object that has the same method (`Explainer`). It says, in one or two sentences, what
+`TemplateExplainer.explain(item, prefs, provenance)` is the template explanation; the LLM layer replaces it
+with any object following the `Explainer` protocol (`explain`, and `explain_many` for one turn's items at
+once; dialogue.llm.turn.LLMTurnExplainer). It says, in one or two sentences, what
 links the item to the user: a director / star / writer shared with a liked movie, the liked attributes it
 has, genres shared with a liked movie, or else the generator that proposed it.
 """
@@ -9,6 +10,7 @@ has, genres shared with a liked movie, or else the generator that proposed it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from dialogue.catalog_index import CatalogIndex
@@ -64,11 +66,65 @@ _DIMENSION_NOUNS = {"length": "running times"}
 PLOT_CHARS = 300
 
 
+@dataclass(frozen=True)
+class ItemExplanation:
+    """An explanation as shown, and where it came from ("template", "llm", or another explainer's name)."""
+
+    text: str
+    source: str = "template"
+
+
 @runtime_checkable
 class Explainer(Protocol):
-    """Explains why an item is recommended to a user with these preferences."""
+    """Explains why an item is recommended to a user with these preferences.
+
+    `explain_many` explains the items of one turn together (an LLM explainer batches them in one call);
+    its default asks `explain` once per item. `profile_text` is the user's language profile, which an
+    explainer may phrase its text for. Use `explain_all` to call any explainer, even one without
+    `explain_many`."""
 
     def explain(self, item: CatalogItem, prefs: Preferences, provenance: Mapping[str, Trace]) -> str: ...
+
+    def explain_many(
+        self,
+        items: Sequence[CatalogItem],
+        prefs: Preferences,
+        provenances: Sequence[Mapping[str, Trace]],
+        *,
+        profile_text: str = "",
+    ) -> list[ItemExplanation]:
+        """One explanation per item (default: `explain` in a loop)."""
+        return [
+            ItemExplanation(self.explain(item, prefs, prov), "template")
+            for item, prov in zip(items, provenances, strict=True)
+        ]
+
+
+def explain_all(
+    explainer: Explainer,
+    items: Sequence[CatalogItem],
+    prefs: Preferences,
+    provenances: Sequence[Mapping[str, Trace]],
+    *,
+    profile_text: str = "",
+) -> list[ItemExplanation]:
+    """The explanations of one turn's items through `explainer.explain_many`, or through `explain` one
+    by one when the explainer does not have it (an object that only follows the one-item protocol)."""
+    if len(items) != len(provenances):
+        raise ValueError(f"{len(items)} items but {len(provenances)} provenances")
+    if not items:
+        return []
+    many = getattr(explainer, "explain_many", None)
+    if many is None:
+        return [
+            ItemExplanation(explainer.explain(item, prefs, prov), type(explainer).__name__)
+            for item, prov in zip(items, provenances, strict=True)
+        ]
+    out = list(many(items, prefs, provenances, profile_text=profile_text))
+    if len(out) != len(items):
+        name = type(explainer).__name__
+        raise ValueError(f"{name}.explain_many gave {len(out)} texts for {len(items)} items")
+    return out
 
 
 def join_words(words: Sequence[str], conjunction: str = "and") -> str:
@@ -79,7 +135,7 @@ def join_words(words: Sequence[str], conjunction: str = "and") -> str:
     return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
 
 
-class TemplateExplainer:
+class TemplateExplainer(Explainer):
     """Explanations from catalog facts (see the module docstring)."""
 
     def __init__(self, index: CatalogIndex) -> None:

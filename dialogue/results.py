@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dialogue.nlg import ItemExplanation
 from dialogue.state.state import DialogueState
 from dialogue.understanding.types import Understanding
 from recsys.catalog.types import Catalog
@@ -19,7 +20,8 @@ MAX_TITLES = 20  # titles listed per set in a state summary (the counts are alwa
 
 @dataclass(frozen=True)
 class RecommendedItem:
-    """One recommendation as shown: catalog facts, final score, generator provenance and an explanation."""
+    """One recommendation as shown: catalog facts, final score, generator provenance and an explanation
+    (`explanation_source`: "template", or "llm" for an LLM text that passed the guard)."""
 
     item_id: int
     title: str
@@ -28,23 +30,52 @@ class RecommendedItem:
     provenance: dict[str, dict[str, float | int]]
     explanation: str
     genres: tuple[str, ...] = ()
+    explanation_source: str = "template"
 
     @classmethod
     def build(
-        cls, catalog: Catalog, item_id: int, score: float, provenance: Mapping[str, Trace], explanation: str
+        cls,
+        catalog: Catalog,
+        item_id: int,
+        score: float,
+        provenance: Mapping[str, Trace],
+        explanation: str | ItemExplanation,
     ) -> RecommendedItem:
         item = catalog[item_id]
         prov = {
             name: {"score": round(float(t.score), 6), "rank": int(t.rank)} for name, t in provenance.items()
         }
+        if isinstance(explanation, ItemExplanation):
+            text, source = explanation.text, explanation.source
+        else:
+            text, source = explanation, "template"
         return cls(
-            item_id, item.title, item.year, round(float(score), 6), prov, explanation, tuple(item.genres)
+            item_id, item.title, item.year, round(float(score), 6), prov, text, tuple(item.genres), source
         )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["genres"] = list(self.genres)
         return out
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """The user's language profile as a turn shows it.
+
+    source: "llm" or "template" (written this turn, or shown without being stored when nothing is known
+    yet), "user" (the user's own text, which inference never overwrites), "stored" (written on an
+    earlier turn and still current). `updated`: rewritten this turn. `version`: the stored profile's
+    profile_version after this turn (None for an anonymous session)."""
+
+    text: str
+    source: str
+    updated: bool = False
+    version: int | None = None
+    edited_by_user: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -168,6 +199,7 @@ class TurnResult:
     state: StateSummary | None = None
     understanding: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the system could not act on (unknown attributes, critiques)
+    profile: ProfileView | None = None  # the language profile after this turn
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +214,8 @@ class TurnResult:
             "state": self.state.to_dict() if self.state else None,
             "understanding": self.understanding,
             "notes": list(self.notes),
+            "profile": self.profile.text if self.profile else None,
+            "profile_info": self.profile.to_dict() if self.profile else None,
         }
 
 

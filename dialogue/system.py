@@ -214,6 +214,10 @@ def train_models(
     settings = settings or get_settings()
     config = config or ModelConfig()
     prepared = prepare_dialogue_data(settings, progress=progress)
+    from graph.artifacts import ensure_item_graph  # stores / reuses the item graph (rebuilt on data change)
+
+    names = [g.name for g in config.generators]
+    ensure_item_graph(prepared.train_data, settings, models=names, force=force, progress=progress)
     params = {
         "build_version": MODELS_BUILD_VERSION,
         "train_data": prepared.fingerprints[TRAIN_DATA_ARTIFACT],
@@ -250,12 +254,24 @@ def build_manager(
     store: Any = None,
     use_embeddings: bool = True,
     progress: bool = False,
+    llm: bool | None = None,
+    llm_rerank: bool = False,
+    profile_match: bool | None = None,
 ) -> Any:
     """A DialogueManager for `settings`; every component can be injected instead (tests, the API).
 
     Without `recommender` and `catalog`, the models are trained or loaded (`train_models`); without
     `extractor`, a RuleExtractor over the catalog; without `store`, a StateStore on `connect(settings)`
     (the embedded Redis when CRS_REDIS_URL is unset).
+
+    The LLM layer (dialogue.llm.turn): `llm` None follows the `llm_model` setting ("none": templates),
+    False forces the templates. With the LLM, explanations and the language profile are written by the
+    process-wide runtime (its model loads in the background on first use; call `warm_up()` on
+    `manager.explainer.runtime` to load it first); `llm_rerank` adds the LLM re-ranking of the fused head
+    (off by default: see dialogue.llm.rerank_eval). `profile_match` (default: `use_embeddings`) matches
+    the profile text against the item texts with MiniLM as one more ranking boost (the 4000 most popular
+    items are embedded here, the first time ~1-3 min on 2 cores, then read from
+    <artifacts>/llm/profile_match).
     """
     from dialogue.manager import DialogueManager
     from dialogue.store.redis_store import StateStore
@@ -270,4 +286,33 @@ def build_manager(
     assert catalog is not None
     extractor = extractor or RuleExtractor(catalog, use_embeddings=use_embeddings)
     store = store or StateStore.from_settings(settings)
-    return DialogueManager(recommender, extractor, store, catalog, policy)
+    from dialogue.catalog_index import CatalogIndex
+    from dialogue.llm.turn import build_turn_llm, runtime_from_settings
+
+    index = CatalogIndex(catalog, recommender.data)
+    runtime = runtime_from_settings(settings) if llm is not False else None
+    explainer, profiler = build_turn_llm(index, runtime)
+    reranker = matcher = None
+    if llm_rerank and runtime is not None:
+        from dialogue.llm.rerank import LLMReranker
+
+        reranker = LLMReranker(runtime)
+    if use_embeddings if profile_match is None else profile_match:
+        from dialogue.llm.profile_match import ProfileTextMatcher
+
+        matcher = ProfileTextMatcher(
+            catalog, cache_dir=settings.artifacts_dir / "llm" / "profile_match", progress=progress
+        )
+        matcher.item_vectors()  # embedded now (once; then read from the cache), not during a turn
+    return DialogueManager(
+        recommender,
+        extractor,
+        store,
+        catalog,
+        policy,
+        index=index,
+        explainer=explainer if runtime is not None else None,
+        profiler=profiler,
+        reranker=reranker,
+        profile_matcher=matcher,
+    )

@@ -37,6 +37,7 @@ from dialogue.llm.hf_model import HFTextModel
 from dialogue.llm.loading import configure_torch_threads, load_model, resolve_model_source
 from dialogue.llm.profile_text import ProfileWriter
 from dialogue.llm.runtime import LLMConfig, LLMRuntime
+from dialogue.llm.turn import EXPLAIN_MAX_NEW_TOKENS, EXPLAIN_STOP_SENTENCES
 from dialogue.llm.types import ChatPrompt, Generated
 from recsys.settings import get_settings
 
@@ -167,7 +168,14 @@ def main() -> None:
 
     # ---- explanations -------------------------------------------------------------------------------
     guard = OutputGuard(GuardVocabulary.from_items(catalog))
-    explainer = Explainer(runtime, guard)
+    # the settings the dialogue's explanations use (dialogue.llm.turn.LLMTurnExplainer)
+    explainer = Explainer(
+        runtime, guard, max_new_tokens=EXPLAIN_MAX_NEW_TOKENS, stop_after_sentences=EXPLAIN_STOP_SENTENCES
+    )
+    results["explainer"] = {
+        "max_new_tokens": EXPLAIN_MAX_NEW_TOKENS,
+        "stop_after_sentences": EXPLAIN_STOP_SENTENCES,
+    }
     three = cases[:3]
     batch_times, single_times = [], []
     for _ in range(args.repeats):

@@ -25,6 +25,8 @@ def shared_data() -> Path:
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Every test gets its own artifacts directory and fresh settings."""
     monkeypatch.setenv("CRS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    # no language model unless a test asks for one (tests of the real model set it themselves)
+    monkeypatch.setenv("CRS_LLM_MODEL", "none")
     for var in ("CRS_REDIS_URL", "CRS_SETTINGS_FILE", "CRS_API_KEYS"):
         monkeypatch.delenv(var, raising=False)
     get_settings.cache_clear()

@@ -7,7 +7,10 @@ Modules: runtime (LLMRuntime, get_runtime), loading (model resolution, GGUF conv
 hf_model + hf_scoring (transformers implementation), prompts (fixed system prompts, data block),
 text + grounding + guard (OutputGuard), facts + explain (Explainer), profile_text (ProfileWriter),
 profile_parse (profile_to_preferences), rerank (LLMReranker), testing (ScriptedModel), evalset (fixed
-evaluation catalog and cases).
+evaluation catalog and cases). In the dialogue (imported from their modules, not from here): turn
+(LLMTurnExplainer, LanguageProfiler: the manager's explainer and profile writer), profile_match
+(ProfileTextMatcher, ProfileAwareRanker: the profile text as a ranking signal), rerank_eval (the
+measurement of the re-ranking).
 """
 
 from dialogue.llm.explain import Explainer, Explanation, template_explanation

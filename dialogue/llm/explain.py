@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from dialogue.llm.facts import ExplanationFacts, Reason
 from dialogue.llm.grounding import Grounding
 from dialogue.llm.guard import OutputGuard
+from dialogue.llm.profile_parse import liked_part
 from dialogue.llm.prompts import ANSWER_EXPLAIN, SYSTEM_EXPLAIN, TASK_EXPLAIN, build_prompt, quoted, sanitize
 from dialogue.llm.runtime import LLMRuntime
 from dialogue.llm.text import SENTENCE_END, split_sentences
@@ -168,11 +169,14 @@ class Explainer:
         *,
         max_new_tokens: int = 60,
         timeout: float | None = None,
+        stop_after_sentences: int | None = None,
     ) -> None:
         self.runtime = runtime
         self.guard = guard
         self.max_new_tokens = max_new_tokens
         self.timeout = timeout
+        # end a row's generation once it holds this many finished sentences (None: EOS / max tokens)
+        self.stop_after_sentences = stop_after_sentences
 
     @staticmethod
     def grounding(
@@ -198,7 +202,10 @@ class Explainer:
     @staticmethod
     def prompt(facts: ExplanationFacts, profile_text: str = "") -> ChatPrompt:
         """The explanation prompt: facts and the (quoted) profile in the data block, the fixed task after
-        it, and the answer started for the model ("You may like Inception because")."""
+        it, and the answer started for the model ("You may like Inception because"). Only the profile's
+        liked clauses are given (`liked_part`): shown the dislikes, the model tends to cite them as reasons
+        ("a blend of sci-fi and horror"); on the 30-case evaluation set this raised the guard pass share
+        from 24 to 25 and shortened the prompt."""
         item = facts.item
         fields = [
             ("movie", item.display),
@@ -207,7 +214,7 @@ class Explainer:
             ("starring", ", ".join(item.stars[:2])),
             ("plot", item.plot[:160]),
             ("why it was picked", "; ".join(facts.reason_lines()[:2])),
-            (_PROFILE_LABEL, quoted(profile_text)),
+            (_PROFILE_LABEL, quoted(liked_part(profile_text))),
         ]
         prompt = build_prompt(SYSTEM_EXPLAIN, fields, _task(item))
         return ChatPrompt(prompt.system, prompt.user, ANSWER_EXPLAIN.format(title=item.title))
@@ -256,8 +263,12 @@ class Explainer:
         fallback: str | None = "disabled"
         if self.runtime is not None and facts_list:
             prompts = [self.prompt(f, profile_text) for f in facts_list]
+            n = self.stop_after_sentences
             result = self.runtime.generate_many(
-                prompts, max_new_tokens=self.max_new_tokens, timeout=self.timeout
+                prompts,
+                max_new_tokens=self.max_new_tokens,
+                timeout=self.timeout,
+                stop_when=(lambda text: enough_sentences(text, n)) if n else None,
             )
             if isinstance(result, Fallback):
                 fallback = result.reason

@@ -74,6 +74,10 @@ class PreferenceEdit:
     unmatched: tuple[str, ...]  # clauses that named nothing in the vocabulary
 
 
+def _is_cue(phrase: str) -> bool:
+    return phrase in _POSITIVE or phrase in _NEGATIVE or phrase in _NEGATORS
+
+
 class AttributeVocabulary:
     """Phrase index over "kind:value" attribute names. Build once per vocabulary and reuse."""
 
@@ -103,7 +107,9 @@ class AttributeVocabulary:
         self.max_words = max((len(p.split()) for p in self.phrases), default=1)
 
     def _add(self, phrase: str, attribute: str) -> None:
-        if phrase and phrase not in _SKIP_PHRASES and attribute not in self.phrases[phrase]:
+        if not phrase or phrase in _SKIP_PHRASES or _is_cue(phrase):
+            return  # a cue word is never an attribute ("love" is also a MovieLens tag)
+        if attribute not in self.phrases[phrase]:
             self.phrases[phrase].append(attribute)
 
     def _add_decade(self, value: str, attr: str) -> None:
@@ -207,3 +213,50 @@ def profile_to_preferences(
         mentions=tuple(mentions),
         unmatched=tuple(unmatched),
     )
+
+
+def liked_part(text: str) -> str:
+    """The clauses of a profile text that say what the user likes (no negative cue word), rejoined
+    with "; ": "Loves sci-fi; finds gore off-putting" -> "Loves sci-fi". A small model shown the dislikes
+    tends to repeat them as reasons ("a blend of sci-fi and horror"), so explanation prompts get this."""
+    kept = []
+    for clause in (c.strip(" \"'") for c in _CLAUSE_SPLIT.split(text)):
+        if not clause:
+            continue
+        norms = [normalize(w) for w in re.findall(r"[^\W_]+(?:['’][^\W_]+)*", clause)]
+        cues = _cue_positions(norms)
+        negated = any(w in _NEGATORS for w in norms)
+        if not any(sign < 0 for _, _, sign in cues) and not negated:
+            kept.append(clause)
+    return "; ".join(kept)
+
+
+def phrase_polarities(text: str, phrases: Iterable[str]) -> list[tuple[str, bool]]:
+    """(phrase, liked?) for every occurrence of one of `phrases` (normalised, e.g. title aliases) in
+    `text`, with the polarity rules of `profile_to_preferences`: "Loves Up and dislikes Toy Story" ->
+    [("up", True), ("toy story", False)]. Used to check a written profile against the liked / disliked
+    items, which the attribute parser does not cover."""
+    wanted = {p for p in phrases if p}
+    longest = max((len(p.split()) for p in wanted), default=0)
+    found: list[tuple[str, bool]] = []
+    inherited = 1
+    for clause in (c.strip() for c in _CLAUSE_SPLIT.split(text)):
+        if not clause:
+            continue
+        norms = [normalize(w) for w in re.findall(r"[^\W_]+(?:['’][^\W_]+)*", clause)]
+        cues = _cue_positions(norms)
+        clause_sign = cues[0][2] if cues else inherited
+        i = 0
+        while i < len(norms):
+            for n in range(min(longest, len(norms) - i), 0, -1):
+                phrase = " ".join(norms[i : i + n])
+                if phrase in wanted:
+                    sign = _polarity(cues, norms, i, i + n)
+                    found.append((phrase, (clause_sign if sign is None else sign) > 0))
+                    i += n
+                    break
+            else:
+                i += 1
+        if cues:
+            inherited = cues[-1][2]
+    return found

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from dialogue.llm.facts import item_attributes
 from dialogue.llm.grounding import Grounding, title_aliases
 from dialogue.llm.guard import OutputGuard
-from dialogue.llm.profile_parse import AttributeVocabulary, profile_to_preferences
+from dialogue.llm.profile_parse import AttributeVocabulary, phrase_polarities, profile_to_preferences
 from dialogue.llm.prompts import SYSTEM_PROFILE, TASK_PROFILE, build_prompt, quoted
 from dialogue.llm.runtime import LLMRuntime
 from dialogue.llm.text import normalize
@@ -121,9 +121,9 @@ def clean_profile(text: str) -> str:
 
 def consistency_problems(text: str, prefs: TypedPreferences) -> tuple[str, ...]:
     """What a profile sentence gets wrong about `prefs`, read back with the rule-based parser: a liked
-    attribute stated as disliked or the reverse, no preference named at all, or a part that names none
-    (neither an attribute nor a liked / disliked title). The profile is parsed again when the user edits
-    it, so a contradiction would corrupt their preferences."""
+    attribute or movie stated as disliked or the reverse, no preference named at all, or a part that
+    names none (neither an attribute nor a liked / disliked title). The profile is parsed again when the
+    user edits it, so a contradiction would corrupt their preferences."""
     items = (*prefs.liked_items, *prefs.disliked_items)
     known = {*prefs.liked_attributes, *prefs.disliked_attributes}
     known |= {a for it in items for a in item_attributes(it)}
@@ -134,6 +134,13 @@ def consistency_problems(text: str, prefs: TypedPreferences) -> tuple[str, ...]:
             problems.append(f"says they like {m.attribute}, which they dislike")
         elif not m.liked and m.attribute in prefs.liked_attributes:
             problems.append(f"says they dislike {m.attribute}, which they like")
+    liked_titles = {a for it in prefs.liked_items for a in title_aliases(it.title)}
+    disliked_titles = {a for it in prefs.disliked_items for a in title_aliases(it.title)}
+    for phrase, liked in phrase_polarities(text, liked_titles | disliked_titles):
+        if not liked and phrase in liked_titles and phrase not in disliked_titles:
+            problems.append(f"says they dislike '{phrase}', a movie they liked")
+        elif liked and phrase in disliked_titles and phrase not in liked_titles:
+            problems.append(f"says they like '{phrase}', a movie they disliked")
     norm = f" {normalize(text)} "
     names_an_item = any(f" {alias} " in norm for it in items for alias in title_aliases(it.title))
     if not edit.mentions and not names_an_item:

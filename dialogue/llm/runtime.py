@@ -13,6 +13,7 @@ configured from the settings.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -101,6 +102,7 @@ class LLMRuntime:
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=self.config.queue_size)
         self._worker: threading.Thread | None = None
         self._worker_lock = threading.Lock()
+        self._loader_thread: threading.Thread | None = None
         self._closed = False
         self.load_seconds: float | None = None
         self.outcomes: Counter[str] = Counter()  # "ok", "busy", "timeout", ... (for metrics)
@@ -158,6 +160,25 @@ class LLMRuntime:
     def warm_up(self) -> None:
         """Load the model now (e.g. at start-up) instead of on the first call. Raises on failure."""
         self.load()
+
+    def start_loading(self) -> bool:
+        """Start loading the model in the background (once) and return at once; True when it is ready.
+
+        For callers that would rather use their template now than wait for a first load (seconds with
+        a cached conversion, half a minute for the first GGUF conversion): they check `status`, call this
+        and fall back while it is "not_loaded". A failure is remembered (status "failed")."""
+        if self.status != "not_loaded":
+            return self.status == "ready"
+        with self._worker_lock:
+            if self._loader_thread is None:
+
+                def load_quietly() -> None:
+                    with contextlib.suppress(Exception):  # remembered in _load_error, logged by load()
+                        self.load()
+
+                self._loader_thread = threading.Thread(target=load_quietly, name="llm-loader", daemon=True)
+                self._loader_thread.start()
+        return False
 
     # ---- worker -----------------------------------------------------------------------------------
     def _ensure_worker(self) -> None:

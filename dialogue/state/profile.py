@@ -15,7 +15,8 @@ item liked / disliked (ItemMentioned, FeedbackGiven like/dislike)
 item seen (ItemMentioned seen, FeedbackGiven seen)    joins seen.
 item accepted (ItemAccepted, FeedbackGiven accept)    joins accepted (the user chose to watch it).
 attribute liked / disliked (AttributePreferred, QuestionAnswered)    as items, last word wins.
-ProfileEdited    replaces the text: profile_version += 1, edited_by_user := (source == "user").
+ProfileEdited    replaces the text: profile_version += 1, edited_by_user := (source == "user"); except that
+    a system rewrite (source "llm") never replaces a text the user wrote (their words win over inference).
 Session-local, not merged: shown items, rejections ("not now" is about this evening, not the film),
 critiques, questions, slots and the transcript.
 Undone turns (TurnsRewound) are skipped if they had not been merged yet; facts merged before the undo stay.
@@ -141,6 +142,13 @@ class UserProfile:
         keep.add(attribute)
         drop.discard(attribute)
 
+    def _merge_profile_edited(self, e: ProfileEdited) -> None:
+        if e.source != "user" and self.edited_by_user and self.profile_text:
+            return  # inference never overwrites the user's own text
+        if e.text == self.profile_text and self.edited_by_user == (e.source == "user"):
+            return  # the same text again is no new version
+        self.set_profile_text(e.text, by_user=e.source == "user")
+
     def _merge_question_answered(self, e: QuestionAnswered) -> None:
         for attribute in e.liked:
             self._attribute(attribute, liked=True)
@@ -154,5 +162,5 @@ _MERGE_RULES: dict[type[Event], Callable[[UserProfile, Event], None]] = {
     ItemAccepted: lambda p, e: p._item(e.item_id, "accept"),  # type: ignore[attr-defined]
     AttributePreferred: lambda p, e: p._attribute(e.attribute, e.polarity == "liked"),  # type: ignore[attr-defined]
     QuestionAnswered: UserProfile._merge_question_answered,  # type: ignore[dict-item]
-    ProfileEdited: lambda p, e: p.set_profile_text(e.text, by_user=e.source == "user"),  # type: ignore[attr-defined]
+    ProfileEdited: UserProfile._merge_profile_edited,  # type: ignore[dict-item]
 }

@@ -2,7 +2,7 @@
 manager (on the Redis of CRS_REDIS_URL), an `X-Worker-Pid` header, and test-only knobs from the
 environment:
 
-    CRS_TEST_BOT_APPEND_DELAY_SECONDS  sleep between a turn's two appends (user side written, bot reply not
+    CRS_TEST_BOT_APPEND_DELAY_SECONDS  sleep before a turn's append (the turn computed, nothing written
                                        yet): the window a shutdown must not cut
     CRS_TEST_LOCK_LEASE_SECONDS        lease of the session locks (a killed worker's lock frees sooner)
     CRS_TEST_DRAIN_SECONDS             how long the shutdown waits for running session writes

@@ -293,7 +293,6 @@ MALFORMED_HTTP = {
     "NUL in a header": b"GET /healthz HTTP/1.1\r\n" + HOST + b"X-A: a\x00b\r\n\r\n",
     "negative Content-Length": b"POST /v1/sessions HTTP/1.1\r\n" + HOST + b"Content-Length: -1\r\n\r\n{}",
     "binary method": b"G\xffT / HTTP/1.1\r\n" + HOST + b"\r\n",
-    "HTTP/0.9 request line": b"GET /\r\n\r\n",
 }
 
 
@@ -302,6 +301,14 @@ def test_malformed_http_is_400_from_the_server(live: httpx.Client, name: str) ->
     status, _, body = raw_http(str(live.base_url), MALFORMED_HTTP[name])
     assert status == 400 and body == b"Invalid HTTP request received."  # uvicorn's parser refuses it
     assert live.get("/healthz").status_code == 200  # and goes on serving
+
+
+def test_http09_request_line_is_refused_or_served_as_a_plain_get(live: httpx.Client) -> None:
+    # h11 refuses "GET /" without a version (400); httptools (llhttp, uvicorn's parser when installed)
+    # reads it as HTTP/0.9 and serves the page like any GET /: either way nothing breaks
+    status, _, body = raw_http(str(live.base_url), b"GET /\r\n\r\n")
+    assert (status, body) == (400, b"Invalid HTTP request received.") or (status == 200 and b"<html" in body)
+    assert live.get("/healthz").status_code == 200
 
 
 def test_chunked_megabyte_is_413_while_reading(live: httpx.Client, sid: str) -> None:

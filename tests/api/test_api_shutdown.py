@@ -1,7 +1,7 @@
 """Graceful shutdown of a real uvicorn server (slow: subprocess servers).
 
-The test app sleeps between a turn's two appends (the user's side is written, the bot's reply not yet),
-the window a shutdown must not cut. SIGTERM arrives inside it:
+The test app sleeps after a turn is computed and before its (single, atomic) append, the window a
+shutdown must not cut. SIGTERM arrives inside it:
 - the request still completes with its reply, the process exits 0, and the turn is whole in Redis;
 - even when uvicorn's own grace period runs out first (its request task is cancelled), the turn finishes
   writing before the process exits (the app's shutdown drains running session writes): nothing is
@@ -64,7 +64,7 @@ def test_in_flight_turn_completes_after_sigterm(
     sid = httpx.post(f"{api.url}/v1/sessions", json={}).json()["session_id"]
     out: dict = {}
     thread = turn_in_flight(api, sid, out)
-    time.sleep(0.8)  # the turn is between its two appends
+    time.sleep(0.8)  # the turn is computed, its append not yet made
     started = time.monotonic()
     code = api.terminate(timeout=30)
     thread.join(30)

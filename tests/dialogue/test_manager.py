@@ -14,6 +14,7 @@ from dialogue.state import (
     ItemMentioned,
     ItemRejected,
     ItemsRecommended,
+    ProfileEdited,
     QuestionAnswered,
     QuestionAsked,
     SlotSet,
@@ -113,7 +114,8 @@ def test_events_are_recorded_with_turn_numbers(manager: DialogueManager) -> None
     assert list(by_turn) == [1, 2, 3, 4]
     assert by_turn[1] == [UserUttered, QuestionAsked, BotUttered]
     assert by_turn[2][0] is UserUttered and QuestionAnswered in by_turn[2]  # answered the genre question
-    assert by_turn[3] == [UserUttered, ItemMentioned, ItemsRecommended, BotUttered]
+    # a new liked item changes the preferences: the language profile is rewritten (ProfileEdited)
+    assert by_turn[3] == [UserUttered, ItemMentioned, ProfileEdited, ItemsRecommended, BotUttered]
     assert CritiqueGiven in by_turn[4] and SlotSet in by_turn[4]  # "more recent" narrows the year window
     state = manager.store.load_state(sid)
     assert state.slots.year_min is not None

@@ -105,14 +105,15 @@ def test_clean_generated():
 
 def test_llm_text_that_passes_the_guard_is_used():
     exp, model = explainer("you loved Interstellar, another mind-bending Christopher Nolan film.")
-    result = exp.explain(nolan_facts(), profile_text="Loves clever sci-fi.")
+    result = exp.explain(nolan_facts(), profile_text="Loves clever sci-fi; finds gore off-putting.")
     assert result.source == "llm" and result.fallback is None
     assert result.text == (
         "You may like Inception because you loved Interstellar, another mind-bending Christopher Nolan film."
     )
     prompt = model.prompts[0]
     assert "movie: Inception (2010)" in prompt.user and "directed by Christopher Nolan" in prompt.user
-    assert 'their taste: "Loves clever sci-fi."' in prompt.user
+    assert 'their taste: "Loves clever sci-fi"' in prompt.user  # only what they like: no dislike to parrot
+    assert "gore" not in prompt.user
     assert prompt.answer_prefix == "You may like Inception because"  # the model continues this
 
 

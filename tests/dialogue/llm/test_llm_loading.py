@@ -88,3 +88,14 @@ def test_torch_threads_leave_a_core_free_on_small_machines(monkeypatch):
         assert configure_torch_threads(3) == 3 and torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_threads_can_be_set_by_environment(monkeypatch: pytest.MonkeyPatch):
+    default_threads = loading.default_threads
+    monkeypatch.setenv("CRS_LLM_THREADS", "2")
+    assert default_threads() == 2
+    monkeypatch.setenv("CRS_LLM_THREADS", "0")
+    with pytest.raises(ConfigError, match="CRS_LLM_THREADS must be a positive integer"):
+        default_threads()
+    monkeypatch.delenv("CRS_LLM_THREADS")
+    assert default_threads() in (1, 2)

@@ -8,7 +8,7 @@ from dialogue.llm.evalset import eval_catalog
 from dialogue.llm.facts import item_attributes
 from dialogue.llm.grounding import GuardVocabulary
 from dialogue.llm.guard import OutputGuard
-from dialogue.llm.profile_parse import AttributeVocabulary, profile_to_preferences
+from dialogue.llm.profile_parse import AttributeVocabulary, liked_part, profile_to_preferences
 from dialogue.llm.profile_text import (
     ProfileWriter,
     TypedPreferences,
@@ -171,3 +171,25 @@ def test_round_trip_template_profile():
     edit = profile_to_preferences(template_profile(PREFS), VOCAB)
     assert set(PREFS.liked_attributes) <= set(edit.liked)
     assert set(PREFS.disliked_attributes) <= set(edit.disliked)
+
+
+def test_liked_part_keeps_only_the_clauses_that_say_what_the_user_likes():
+    assert liked_part("Loves slow-burn sci-fi and Denis Villeneuve; finds gore off-putting.") == (
+        "Loves slow-burn sci-fi and Denis Villeneuve"
+    )
+    assert liked_part("Liked Arrival and Interstellar; dislikes horror.") == "Liked Arrival and Interstellar"
+    assert liked_part("No horror. I love war movies.") == "I love war movies"
+    assert liked_part("Likes comedy (liked Superbad), but not romance") == "Likes comedy (liked Superbad)"
+    assert liked_part("I don't like musicals") == ""
+
+
+def test_a_profile_contradicting_the_liked_or_disliked_movies_is_rejected():
+    t = {item.title: item for item in eval_catalog()}
+    prefs = TypedPreferences(liked_items=(t["Up"], t["Toy Story"]), disliked_items=(t["Titanic"],))
+    assert consistency_problems("Loves Up and dislikes Toy Story.", prefs) == (
+        "says they dislike 'toy story', a movie they liked",
+    )
+    assert consistency_problems("Loves Titanic and Up.", prefs) == (
+        "says they like 'titanic', a movie they disliked",
+    )
+    assert consistency_problems("Loves Up and Toy Story; did not enjoy Titanic.", prefs) == ()

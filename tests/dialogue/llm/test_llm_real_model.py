@@ -99,3 +99,30 @@ def test_real_yes_no_scores_are_batched_like_single_prompts(real: LLMRuntime):
     multi = real.score_options(prompts[:2], ["Yes", "No, thanks"])
     for (yes, no), (yes_m, no_thanks) in zip(batched.logprobs[:2], multi.logprobs, strict=True):
         assert yes_m == pytest.approx(yes, abs=2e-3) and no_thanks < no
+
+
+def test_real_turn_explains_three_items_in_one_batch_and_writes_a_profile(real: LLMRuntime):
+    """The dialogue's LLM members on the real model: three items explained in one call (each an LLM
+    text that passed the guard or the template), and a profile sentence naming the user's taste."""
+    from dialogue.catalog_index import CatalogIndex
+    from dialogue.llm.turn import LanguageProfiler, LLMTurnExplainer
+    from dialogue.preferences import Preferences
+
+    index = CatalogIndex(CATALOG)
+    by_title = {item.title: item for item in CATALOG}
+    prefs = Preferences(
+        liked_items=(by_title["Interstellar"].item_id,),
+        liked_attributes=("genre:sci-fi",),
+        disliked_attributes=("genre:horror",),
+    )
+    items = [by_title[t] for t in ("Inception", "Arrival", "Blade Runner 2049")]
+    explainer = LLMTurnExplainer(index, real)
+    calls_before = sum(real.outcomes.values())
+    out = explainer.explain_many(items, prefs, [{}, {}, {}], profile_text="Loves sci-fi; no horror.")
+    assert sum(real.outcomes.values()) == calls_before + 1  # one runtime call for the three
+    assert len(out) == 3 and all(e.text and e.source in ("llm", "template") for e in out)
+    for item, e in zip(items, out, strict=True):
+        assert e.text.startswith(f"You may like {item.title}") if e.source == "llm" else item.title in e.text
+    profile = LanguageProfiler(index, real).write(prefs, ["I loved Interstellar", "no horror please"])
+    assert profile.text and profile.source in ("llm", "template")
+    assert "Interstellar" in profile.text or "sci-fi" in profile.text
