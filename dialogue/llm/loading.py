@@ -163,13 +163,19 @@ def default_threads() -> int:
     """Intra-op threads for inference: 1 on a machine with up to 2 cores (the API, Redis and the other
     models need the second core, and OpenMP threads that compete for cores slow down several-fold:
     measured 0.16-0.26 s/token with 1 thread vs 0.90-1.07 s/token with 2 on a busy 2-core machine), else 2
-    (a 135M model gains little beyond that). `CRS_LLM_THREADS` overrides it (e.g. 2 on a quiet 2-core
-    machine: 3 explanations in one batch took 3.7 s with 2 threads vs 4.8 s with 1, load average ~3)."""
-    raw = os.environ.get("CRS_LLM_THREADS", "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ConfigError(f"CRS_LLM_THREADS must be a positive integer, got {raw!r}")
-        return int(raw)
+    (a 135M model gains little beyond that). The `llm_threads` setting (`CRS_LLM_THREADS`) overrides it
+    (e.g. 2 on a quiet 2-core machine: 3 explanations in one batch took 3.7 s with 2 threads vs 4.8 s with
+    1, load average ~3)."""
+    from pydantic import ValidationError as SettingsError
+
+    from recsys.settings import get_settings
+
+    try:
+        configured = get_settings().llm_threads
+    except SettingsError as exc:
+        raise ConfigError(f"CRS_LLM_THREADS must be a positive integer: {exc.errors()[0]['msg']}") from exc
+    if configured is not None:
+        return configured
     return 1 if (os.cpu_count() or 1) <= 2 else 2
 
 

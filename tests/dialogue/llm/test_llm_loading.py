@@ -91,11 +91,16 @@ def test_torch_threads_leave_a_core_free_on_small_machines(monkeypatch):
 
 
 def test_threads_can_be_set_by_environment(monkeypatch: pytest.MonkeyPatch):
+    from recsys.settings import get_settings
+
     default_threads = loading.default_threads
     monkeypatch.setenv("CRS_LLM_THREADS", "2")
+    get_settings.cache_clear()
     assert default_threads() == 2
     monkeypatch.setenv("CRS_LLM_THREADS", "0")
+    get_settings.cache_clear()
     with pytest.raises(ConfigError, match="CRS_LLM_THREADS must be a positive integer"):
         default_threads()
     monkeypatch.delenv("CRS_LLM_THREADS")
+    get_settings.cache_clear()
     assert default_threads() in (1, 2)
