@@ -386,4 +386,7 @@ class HealthPublic(BaseModel):
 
 class ReadinessPublic(BaseModel):
     status: Literal["ready", "not_ready"]
-    checks: dict[str, str] = Field(examples=[{"models": "loaded", "redis": "ok"}])
+    checks: dict[str, str] = Field(
+        examples=[{"models": "loaded", "redis": "ok", "llm": "ready"}],
+        description="models and redis gate readiness; llm (off, not_loaded, ready, failed) only informs.",
+    )

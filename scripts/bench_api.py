@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -187,8 +187,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 900) -> None:
-    """Until /readyz answers 200 twenty times in a row (every worker has loaded its models)."""
+def wait_ready(
+    base: str,
+    process: subprocess.Popen[bytes],
+    timeout: float = 900,
+    check: Callable[[dict[str, Any]], bool] = lambda body: True,
+) -> None:
+    """Until /readyz answers 200 (and `check` holds for its body) twenty times in a row: every worker has
+    loaded its models."""
     deadline, streak = time.monotonic() + timeout, 0
     while streak < 20:
         if process.poll() is not None:
@@ -196,7 +202,8 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 900
         if time.monotonic() > deadline:
             raise SystemExit(f"the server was not ready within {timeout:.0f} s")
         try:
-            ok = httpx.get(f"{base}/readyz", timeout=5, headers={"Connection": "close"}).status_code == 200
+            reply = httpx.get(f"{base}/readyz", timeout=5, headers={"Connection": "close"})
+            ok = reply.status_code == 200 and check(reply.json())
         except httpx.HTTPError:
             ok = False
         streak = streak + 1 if ok else 0
@@ -224,6 +231,8 @@ def running_server(workers: int, redis_url: str, llm: bool, tmp: Path) -> Iterat
     try:
         started = time.perf_counter()
         wait_ready(base, server)
+        if llm:  # every worker's language model loaded: otherwise its turns use templates while it loads
+            wait_ready(base, server, check=lambda body: body.get("checks", {}).get("llm") == "ready")
         print(f"server ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         yield base, server.pid
     finally:
@@ -314,11 +323,26 @@ def server_phases(args: argparse.Namespace, redis_server: Any, tmp: Path, llm: b
         requests = args.llm_requests if llm else args.requests
         warmup = args.clients if llm else max(requests // 10, 2 * args.clients)  # LLM turns take seconds
         run_wrk(base, message_steps(), warmup, args, tmp, f"{prefix}warmup", pids)
+        before = llm_counts(base)
         out = {"messages": run_wrk(base, message_steps(), requests, args, tmp, f"{prefix}messages", pids)}
+        if llm:  # how many LLM calls answered, and how many fell back to templates (timeouts, guard)
+            after = llm_counts(base)
+            out["messages"]["llm_calls"] = {k: v - before.get(k, 0) for k, v in after.items()}
         if not llm:
             out["mixed"] = run_wrk(base, mixed_steps(item_id), requests, args, tmp, "mixed", pids)
             out["bare"] = run_wrk(base, [("GET", "/healthz", "")], 2 * requests, args, tmp, "bare", pids)
         return out
+
+
+def llm_counts(base: str) -> dict[str, float]:
+    """The LLM counters of /metrics (all workers): calls by outcome and fallbacks by reason."""
+    text = httpx.get(f"{base}/metrics", timeout=30).text
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(("crs_llm_calls_total{", "crs_llm_fallbacks_total{")):
+            name, value = line.rsplit(" ", 1)
+            counts[name] = counts.get(name, 0.0) + float(value)
+    return counts
 
 
 def http_stack() -> dict[str, str]:

@@ -49,6 +49,9 @@ def readyz(
         except StoreUnavailableError as exc:
             checks["redis"] = f"unavailable: {type(exc.__cause__ or exc).__name__}"
     ready = checks["models"] == "loaded" and checks["redis"] == "ok"
+    runtime = getattr(getattr(manager, "explainer", None), "runtime", None)
+    # informational, never gating: without a loaded language model turns use templates
+    checks["llm"] = "unknown" if manager is None else runtime.status if runtime is not None else "off"
     body = ReadinessPublic(status="ready" if ready else "not_ready", checks=checks)
     headers = {} if ready else {"Retry-After": "5"}
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503, headers=headers)

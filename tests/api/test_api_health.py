@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
 from redis.backoff import NoBackoff
@@ -20,7 +21,7 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ready", "checks": {"models": "loaded", "redis": "ok"}}
+    assert r.json() == {"status": "ready", "checks": {"models": "loaded", "redis": "ok", "llm": "off"}}
 
 
 def test_readyz_503_when_redis_is_down(make_client, api_manager, redis_server_factory) -> None:
@@ -148,3 +149,10 @@ def test_chat_page_is_served(client: TestClient) -> None:
     script = client.get("/static/app.js")
     assert script.status_code == 200 and "/messages/stream" in script.text and "/feedback" in script.text
     assert client.get("/static/style.css").status_code == 200
+
+
+def test_readyz_reports_the_language_model_without_gating_on_it(make_client, api_manager) -> None:
+    loading = copy.copy(api_manager)
+    loading.explainer = SimpleNamespace(runtime=SimpleNamespace(status="not_loaded"))
+    r = make_client(manager=loading).get("/readyz")
+    assert r.status_code == 200 and r.json()["checks"]["llm"] == "not_loaded"  # templates meanwhile
