@@ -77,7 +77,7 @@ def bench_turns(sessions: int = 40, models: str | None = None, seed: int = 0) ->
     started = time.perf_counter()
     config = load_model_config(models=models) if models else None
     trained = train_models(config=config, progress=True)
-    manager = build_manager(trained=trained)
+    manager = build_manager(trained=trained, llm=False)  # turn latency without the language model
     setup_s = time.perf_counter() - started
     titles = [manager.catalog[int(i)].title for i in manager.index.by_popularity[:500]]
     rng = random.Random(seed)
