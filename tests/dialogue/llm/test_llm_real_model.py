@@ -6,6 +6,7 @@ size and mtime, so only the first run on a machine pays the ~15 s conversion; la
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterator
@@ -84,7 +85,19 @@ def test_real_explanation_goes_through_the_guard(real: LLMRuntime):
     assert guard.check(result.text, grounding).ok  # whatever is shown passes the guard
 
 
-def test_real_yes_no_scores_are_batched_like_single_prompts(real: LLMRuntime):
+@pytest.fixture(scope="module")
+def real_fp32(real: LLMRuntime) -> Iterator[LLMRuntime]:
+    """The same model with float32 weights: padding must change nothing beyond float32 rounding (bfloat16,
+    the default, rounds padded and unpadded matmuls ~0.05 nats apart, which would hide nothing but blur
+    the check)."""
+    runtime = LLMRuntime(dataclasses.replace(real.config, dtype="float32"))
+    runtime.warm_up()
+    yield runtime
+    runtime.close()
+
+
+def test_real_yes_no_scores_are_batched_like_single_prompts(real_fp32: LLMRuntime):
+    real = real_fp32
     items = [CATALOG[3], CATALOG[11], CATALOG[13]]  # Arrival, Alien, Amélie (prompts of different lengths)
     prompts = [judgement_prompt(it, "Loves slow-burn sci-fi; no horror.", "something calm") for it in items]
     batched = real.score_options(prompts, ["Yes", "No"])
@@ -92,13 +105,14 @@ def test_real_yes_no_scores_are_batched_like_single_prompts(real: LLMRuntime):
     for yes, no in batched.logprobs:
         assert math.isfinite(yes) and math.isfinite(no) and yes < 0 and no < 0
         assert math.exp(yes) + math.exp(no) <= 1.0 + 1e-6
+    tol = 2e-3
     for i in (0, 2):  # the longest and the shortest prompt, scored alone
         alone = real.score_options([prompts[i]], ["Yes", "No"]).logprobs[0]
-        assert alone == pytest.approx(batched.logprobs[i], abs=2e-3)  # right padding changes nothing
+        assert alone == pytest.approx(batched.logprobs[i], abs=tol)  # right padding changes nothing
     # Multi-token options are scored by teacher forcing; a one-token option gets the same value.
     multi = real.score_options(prompts[:2], ["Yes", "No, thanks"])
     for (yes, no), (yes_m, no_thanks) in zip(batched.logprobs[:2], multi.logprobs, strict=True):
-        assert yes_m == pytest.approx(yes, abs=2e-3) and no_thanks < no
+        assert yes_m == pytest.approx(yes, abs=tol) and no_thanks < no
 
 
 def test_real_turn_explains_three_items_in_one_batch_and_writes_a_profile(real: LLMRuntime):
