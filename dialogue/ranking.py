@@ -38,7 +38,8 @@ from dialogue.catalog_index import CatalogIndex
 from dialogue.preferences import ActiveCritique, Preferences
 from recsys.errors import ConfigError
 from recsys.models.base import Recommender
-from recsys.models.fusion import FusionRanker, contributions
+from recsys.models.fusion import FusionRanker
+from recsys.models.lists import contributions
 from recsys.models.types import Profile, Trace
 
 RankingMode = Literal["personalized", "popularity"]

@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 
 from recsys.errors import ValidationError
 from recsys.eval.metrics import ndcg
-from recsys.models.fusion import (
+from recsys.models.fusion import FusionRanker
+from recsys.models.lists import (
     FUSION_METHODS,
-    FusionRanker,
     TopList,
     blocked_items,
     contributions,

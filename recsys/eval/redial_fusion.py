@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 
 from recsys.eval.redial_context import BoostConfig, boost_value, repeat_boost
 from recsys.models.base import Recommender
-from recsys.models.fusion import FusionRanker, contributions
+from recsys.models.fusion import FusionRanker
+from recsys.models.lists import contributions
 from recsys.models.types import Profile, Recommendations, TrainData
 
 _PAD = np.iinfo(np.int64).max  # item id of padding slots (sorts last, never a target)

@@ -13,7 +13,8 @@ from recsys.errors import ValidationError
 from recsys.eval.fusion_tuning import tune_fusion
 from recsys.eval.metrics import ranking_metrics
 from recsys.models.base import Recommender
-from recsys.models.fusion import FusionRanker, top_k_columns
+from recsys.models.fusion import FusionRanker
+from recsys.models.lists import top_k_columns
 from recsys.models.types import Profile, TrainData
 
 

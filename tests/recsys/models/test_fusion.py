@@ -11,7 +11,8 @@ import scipy.sparse as sp
 
 from recsys.errors import ArtifactError, ConfigError, UnknownUserError, ValidationError
 from recsys.models.base import Recommender
-from recsys.models.fusion import FusionRanker, blocked_items, contributions, top_k_columns, top_lists
+from recsys.models.fusion import FusionRanker
+from recsys.models.lists import blocked_items, contributions, top_k_columns, top_lists
 from recsys.models.popularity import Popularity
 from recsys.models.types import Profile, Trace, TrainData
 
