@@ -241,3 +241,29 @@ def prepare_command(
         return
     state = "rebuilt" if any(prepared.built.values()) else "loaded from artifacts (inputs unchanged)"
     _print_table(f"Catalog and training data: {state}", summary)
+
+
+# --------------------------------------------------------------------------------------------------
+# crs data split-redial
+# --------------------------------------------------------------------------------------------------
+
+
+@app.command("split-redial")
+def split_redial_command(
+    dialogues: Annotated[Path, typer.Argument(help="A ReDial-format jsonl file (e.g. train_data.jsonl).")],
+    out_dir: Annotated[Path, typer.Option("--to", help="Directory for train.jsonl and test.jsonl.")],
+    fraction: Annotated[
+        float, typer.Option(min=0.01, max=0.99, help="Share of conversations held out for test.jsonl.")
+    ] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the split (same seed, same files).")] = 0,
+) -> None:
+    """Split a ReDial file by conversation into train.jsonl / test.jsonl (lines copied unchanged).
+
+    The held-out split of the README's ReDial benchmark is `crs data split-redial
+    ../shared/data/redial/train_data.jsonl --to split --fraction 0.2 --seed 0`.
+    """
+    from recsys.eval.redial_samples import write_holdout_split
+
+    train, test = write_holdout_split(dialogues, out_dir, fraction=fraction, seed=seed)
+    counts = {p.name: sum(1 for line in p.open(encoding="utf-8") if line.strip()) for p in (train, test)}
+    typer.echo(json.dumps({"train": str(train), "test": str(test), "dialogues": counts}))

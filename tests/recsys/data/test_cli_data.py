@@ -120,3 +120,25 @@ def test_console_script_prints_error_and_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {bad}:1: dialogue: missing key 'initiatorWorkerId'"
+
+
+def test_split_redial_writes_a_seeded_split_by_conversation(redial_file: Path, tmp_path: Path) -> None:
+    args = ["data", "split-redial", str(redial_file), "--fraction", "0.34", "--seed", "3"]
+    first = runner.invoke(app, [*args, "--to", str(tmp_path / "a")])
+    again = runner.invoke(app, [*args, "--to", str(tmp_path / "b")])
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    report = json.loads(first.stdout)
+    assert report["dialogues"] == {"train.jsonl": 2, "test.jsonl": 1}  # 3 conversations, a third held out
+    lines = redial_file.read_text(encoding="utf-8").splitlines()
+    train = (tmp_path / "a" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    test = (tmp_path / "a" / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(train + test) == sorted(lines)  # every line copied unchanged, none lost
+    assert (tmp_path / "b" / "test.jsonl").read_text() == (tmp_path / "a" / "test.jsonl").read_text()
+
+
+def test_split_redial_names_the_bad_line(redial_file: Path, tmp_path: Path) -> None:
+    redial_file.write_text(redial_file.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    result = runner.invoke(app, ["data", "split-redial", str(redial_file), "--to", str(tmp_path / "out")])
+    assert result.exit_code != 0 and isinstance(result.exception, DataError)
+    assert f"{redial_file}:4: invalid JSON" in str(result.exception)  # the file and the line
+    assert not (tmp_path / "out" / "train.jsonl").exists()  # nothing half-written
