@@ -125,3 +125,32 @@ def test_collaborative_neighbours_link_co_rated_items() -> None:
 def test_bad_parameters_are_refused(kwargs: dict) -> None:
     with pytest.raises(ValidationError):
         PersonalizedPageRank(**kwargs)
+
+
+def test_repeated_walks_come_from_the_memo_read_only_and_are_not_saved(tmp_path, monkeypatch) -> None:
+    import graph.ppr as ppr_module
+
+    model = PersonalizedPageRank(collab_neighbors=0).fit(hand_built())
+    walks = []
+    real_walk = PersonalizedPageRank._walk
+
+    def counting_walk(self: PersonalizedPageRank, r: np.ndarray) -> np.ndarray:
+        walks.append(r)
+        return real_walk(self, r)
+
+    monkeypatch.setattr(PersonalizedPageRank, "_walk", counting_walk)
+    first = model.pagerank(model._restart((0,), None, ()))
+    again = model.pagerank(model._restart((0,), None, ()))  # same seeds: no new walk
+    other = model.pagerank(model._restart((0, 3), None, ()))
+    assert len(walks) == 2 and again is first and not first.flags.writeable
+    assert not np.allclose(first, other)
+    # the memo is bounded (least recently used out) and never pickled
+    monkeypatch.setattr(ppr_module, "WALK_CACHE", 1)
+    model.pagerank(model._restart((1,), None, ()))
+    assert len(model._memo()[0]) == 1
+    loaded = PersonalizedPageRank.load(model.save(tmp_path / "ppr.pkl"))
+    assert "_walks" not in loaded.__dict__
+    np.testing.assert_array_equal(loaded.pagerank(model._restart((0,), None, ())), first)
+    # refitting forgets walks over the old graph
+    model.fit(hand_built())
+    assert "_walks" not in model.__dict__
