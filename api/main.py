@@ -9,16 +9,18 @@ restart loses nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import anyio
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import DialogueService, ManagerHolder, get_manager
 from api.errors import install_error_handlers
@@ -85,6 +87,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         overridden = get_manager in app.dependency_overrides
+        # the blocking routes (sync `def`: turns, feedback, reads) run on this many threads per worker
+        to_thread.current_default_thread_limiter().total_tokens = settings.blocking_threads
         if settings.api_warm_up and holder.manager is None and not overridden:
             holder.warm_up_in_background()
         yield
@@ -92,12 +96,14 @@ def create_app(
         # threads (a cancelled request's included) finish before the store is closed under them
         in_flight: InFlight = app.state.in_flight
         drain_seconds = getattr(app.state, "shutdown_drain_seconds", DRAIN_SECONDS)
-        if not await run_in_threadpool(in_flight.drain, drain_seconds):
+        # the drain waits on its own thread: the routes' threads may all be busy with the turns it waits for
+        drain = functools.partial(to_thread.run_sync, limiter=anyio.CapacityLimiter(1))
+        if not await drain(in_flight.drain, drain_seconds):
             # still running: make the language-model calls they wait for fall back to templates now
             runtime = sys.modules.get("dialogue.llm.runtime")
             if runtime is not None:
                 runtime.reset_runtime()
-            await run_in_threadpool(in_flight.drain, 5.0)
+            await drain(in_flight.drain, 5.0)
         built = holder.manager
         store = getattr(built, "store", None)
         if built is not None and manager is None and store is not None:

@@ -3,8 +3,10 @@ driven by `wrk` (C, event-driven: it leaves the cores to the server) with a Lua 
 
 Phases, each bounded in requests (`--requests`) and in time (`--max-seconds`), after an unmeasured warm-up:
 
-    messages   POST /v1/sessions/{id}/messages only: a scripted conversation per session, sessions
-               interleaved so one connection never waits on another's turn of the same session
+    messages   POST /v1/sessions/{id}/messages only: every session follows its own scripted conversation
+               (`bench_workload.py`: popular titles, genres, critiques, questions drawn with a seeded RNG,
+               so the server cannot answer repeated messages from memos), sessions interleaved so one
+               connection never waits on another's turn of the same session
     mixed      the same conversations with feedback, session reads, title searches and stateless
                recommendations in between (throughput of the whole mix)
     bare       GET /healthz: a plain FastAPI JSON endpoint behind the same middleware, the framework's
@@ -18,7 +20,7 @@ Sessions are created before each phase (not measured). Without `--llm` the serve
 CRS_LLM_MODEL=none; with `--llm` a second server with the configured language model runs the messages
 phase as well (fewer requests: `--llm-requests`). Rate limiting is off (CRS_RATE_LIMIT=0).
 
-    python scripts/bench_api.py [--requests 3000] [--clients 32] [--workers 2] [--llm]
+    python scripts/bench_api.py [--requests 3000] [--clients 32] [--workers 2] [--llm] [--conversations 1000]
                                 [--out bench-results/api]
 
 Writes <out>/bench_api.json and <out>/bench_api.md. Needs `wrk` (Debian: `apt-get install wrk`).
@@ -43,127 +45,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_workload import Step, conversations, lua_script, message_steps, mixed_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-CONVERSATION = (
-    "Hi! I want to watch a movie tonight.",
-    "I loved The Matrix and Inception",
-    "something less violent",
-    "more like Toy Story",
-    "I don't like horror",
-    "why the first one?",
-    "something more recent",
-    "recommend me a comedy",
-)
-Step = tuple[str, str, str]  # method, path ("{sid}" stands for the session id), JSON body ("" for none)
-
-# A wrk script: each thread serves its own slice of the sessions, request n goes to session n mod S with
-# step n div S of the script, so consecutive requests of a session are S requests apart. A thread stops
-# after LIMIT responses; statuses other than 2xx are tallied. done() writes the summary as JSON.
-LUA = r"""
-local SESSIONS = __SESSIONS__
-local STEPS = __STEPS__
-local LIMIT = __LIMIT__
-local OUT = __OUT__
-local THREADS = __THREADS__
-local threads, count = {}, 0
-
-function setup(thread)
-  thread:set("tid", count)
-  count = count + 1
-  table.insert(threads, thread)
-end
-
-function init(args)
-  mine = {}
-  for i, sid in ipairs(SESSIONS) do
-    if (i - 1) % THREADS == tid then table.insert(mine, sid) end
-  end
-  n, responses, bad = 0, 0, {}
-end
-
-function request()
-  local sid = mine[(n % #mine) + 1]
-  local step = STEPS[(math.floor(n / #mine) % #STEPS) + 1]
-  n = n + 1
-  local path = string.gsub(step[2], "{sid}", sid)
-  local headers = {}
-  if step[3] ~= "" then headers["Content-Type"] = "application/json" end
-  return wrk.format(step[1], path, headers, step[3] ~= "" and step[3] or nil)
-end
-
-function response(status, headers, body)
-  responses = responses + 1
-  if status >= 300 then
-    local key = tostring(status)
-    bad[key] = (bad[key] or 0) + 1
-  end
-  if responses == LIMIT then
-    io.open(OUT .. ".done" .. tid, "w"):close()  -- wrk ends on SIGINT from the driver once all are done
-    wrk.thread:stop()
-  end
-end
-
-function done(summary, latency, requests)
-  local errors = {}
-  for _, thread in ipairs(threads) do
-    for status, c in pairs(thread:get("bad")) do errors[status] = (errors[status] or 0) + c end
-  end
-  local parts = {}
-  for status, c in pairs(errors) do table.insert(parts, string.format('"%s": %d', status, c)) end
-  local e = summary.errors
-  local f = io.open(OUT, "w")
-  f:write(string.format(
-    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, ' ..
-    '"mean_us": %.1f, "status_errors": {%s}, "socket_errors": {"connect": %d, "read": %d, ' ..
-    '"write": %d, "timeout": %d}}',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, latency.mean, table.concat(parts, ", "),
-    e.connect, e.read, e.write, e.timeout))
-  f:close()
-end
-"""
-
-
-def lua_string(text: str) -> str:
-    """A Lua string literal (ASCII only: LuaJIT knows no \\u escapes)."""
-    if not text.isascii():
-        raise ValueError(f"non-ASCII text in the wrk script: {text!r}")
-    return json.dumps(text)
-
-
-def lua_script(sessions: Sequence[str], steps: Sequence[Step], limit: int, threads: int, out: Path) -> str:
-    """The wrk script for one phase (see LUA)."""
-    table = "{" + ", ".join("{" + ", ".join(lua_string(x) for x in s) + "}" for s in steps) + "}"
-    return (
-        LUA.replace("__SESSIONS__", "{" + ", ".join(lua_string(s) for s in sessions) + "}")
-        .replace("__STEPS__", table)
-        .replace("__LIMIT__", str(limit))
-        .replace("__THREADS__", str(threads))
-        .replace("__OUT__", lua_string(str(out)))
-    )
-
-
-def message_steps() -> list[Step]:
-    return [("POST", "/v1/sessions/{sid}/messages", json.dumps({"text": t})) for t in CONVERSATION]
-
-
-def mixed_steps(item_id: int) -> list[Step]:
-    """The conversation with feedback, a session read, a search and stateless recommendations mixed in."""
-    steps: list[Step] = []
-    for i, step in enumerate(message_steps()):
-        steps.append(step)
-        if i == 1:
-            steps.append(
-                ("POST", "/v1/sessions/{sid}/feedback", json.dumps({"item_id": item_id, "kind": "like"}))
-            )
-        if i == 3:
-            steps.append(("GET", "/v1/sessions/{sid}", ""))
-            steps.append(("GET", "/v1/items?q=star%20wars", ""))
-            steps.append(("POST", "/v1/recommendations", json.dumps({"liked": [item_id], "k": 10})))
-    return steps
 
 
 def cpu_seconds(pid: int) -> float:
@@ -271,7 +156,7 @@ def run_until_done(cmd: list[str], markers: Sequence[Path]) -> None:
 
 def run_wrk(
     base: str,
-    steps: Sequence[Step],
+    scripts: Sequence[Sequence[Step]],
     requests: int,
     args: argparse.Namespace,
     tmp: Path,
@@ -280,12 +165,12 @@ def run_wrk(
 ) -> dict[str, Any]:
     """One wrk run of `requests` requests (at most `--max-seconds`); its summary with ms figures."""
     threads = min(args.threads, args.clients)
-    has_session = any("{sid}" in s[1] for s in steps)
-    n_sessions = max(2 * args.clients, -(-requests // len(steps))) if has_session else threads
+    has_session = any("{sid}" in step[1] for script in scripts for step in script)
+    n_sessions = max(2 * args.clients, -(-requests // len(scripts[0]))) if has_session else threads
     sessions = create_sessions(base, n_sessions) if has_session else ["-"] * threads
     out = tmp / f"{name}.json"
     script = tmp / f"{name}.lua"
-    script.write_text(lua_script(sessions, steps, -(-requests // threads), threads, out))
+    script.write_text(lua_script(sessions, scripts, -(-requests // threads), threads, str(out)))
     cmd = ["wrk", "-t", str(threads), "-c", str(args.clients), "-d", f"{args.max_seconds}s"]
     cmd += ["--timeout", f"{args.timeout}s", "-s", str(script), base]
     load_before = os.getloadavg()[0]
@@ -313,8 +198,11 @@ def run_wrk(
     return result
 
 
-def server_phases(args: argparse.Namespace, redis_server: Any, tmp: Path, llm: bool) -> dict[str, Any]:
-    """Warm-up, then the measured phases, on one server."""
+def server_phases(
+    args: argparse.Namespace, redis_server: Any, tmp: Path, llm: bool, titles: Sequence[str]
+) -> dict[str, Any]:
+    """Warm-up, then the measured phases, on one server. Each phase's sessions follow their own
+    conversations (`bench_workload.conversations`), different from the warm-up's."""
     with running_server(args.workers, redis_server.url, llm, tmp) as (base, pid):
         pids = {"server": pid, "redis": redis_server.pid()}
         found = httpx.get(f"{base}/v1/items", params={"q": "toy story"}, timeout=30).json()["items"]
@@ -322,15 +210,22 @@ def server_phases(args: argparse.Namespace, redis_server: Any, tmp: Path, llm: b
         prefix = "llm_" if llm else ""
         requests = args.llm_requests if llm else args.requests
         warmup = args.clients if llm else max(requests // 10, 2 * args.clients)  # LLM turns take seconds
-        run_wrk(base, message_steps(), warmup, args, tmp, f"{prefix}warmup", pids)
+        talks = {
+            phase: conversations(args.conversations, titles, seed=seed)
+            for seed, phase in enumerate(("warmup", "messages", "mixed"))
+        }
+        warm = [message_steps(t) for t in talks["warmup"]]
+        run_wrk(base, warm, warmup, args, tmp, f"{prefix}warmup", pids)
         before = llm_counts(base)
-        out = {"messages": run_wrk(base, message_steps(), requests, args, tmp, f"{prefix}messages", pids)}
+        scripts = [message_steps(t) for t in talks["messages"]]
+        out = {"messages": run_wrk(base, scripts, requests, args, tmp, f"{prefix}messages", pids)}
         if llm:  # how many LLM calls answered, and how many fell back to templates (timeouts, guard)
             after = llm_counts(base)
             out["messages"]["llm_calls"] = {k: v - before.get(k, 0) for k, v in after.items()}
         if not llm:
-            out["mixed"] = run_wrk(base, mixed_steps(item_id), requests, args, tmp, "mixed", pids)
-            out["bare"] = run_wrk(base, [("GET", "/healthz", "")], 2 * requests, args, tmp, "bare", pids)
+            mixed = [mixed_steps(t, item_id) for t in talks["mixed"]]
+            out["mixed"] = run_wrk(base, mixed, requests, args, tmp, "mixed", pids)
+            out["bare"] = run_wrk(base, [[("GET", "/healthz", "")]], 2 * requests, args, tmp, "bare", pids)
         return out
 
 
@@ -401,6 +296,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=int, default=60, help="per-request timeout (s)")
     parser.add_argument("--llm", action="store_true", help="also run the messages phase with the LLM")
     parser.add_argument("--llm-requests", type=int, default=128, help="message requests with the LLM")
+    parser.add_argument(
+        "--conversations", type=int, default=1000, help="distinct scripted conversations per phase"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "api")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -417,6 +315,9 @@ def main() -> None:
         raise SystemExit("--llm needs a language model: CRS_LLM_MODEL is 'none'")
     trained = train_models(settings, progress=True)  # once here, so that the workers only load
     print(f"models {'trained' if trained.built else 'loaded'}: {len(trained.catalog)} items", file=sys.stderr)
+    catalog = trained.catalog
+    by_popularity = sorted(range(len(catalog)), key=lambda i: (-catalog[i].popularity, i))
+    titles = [catalog[i].title for i in by_popularity[:300]]  # the titles people name most
     results: dict[str, Any] = {
         "clients": args.clients,
         "workers": args.workers,
@@ -428,9 +329,9 @@ def main() -> None:
         tmp = Path(tmp_name)
         redis_server = EmbeddedRedis(tmp / "redis", appendfsync="no").start()
         try:
-            results["no_llm"] = server_phases(args, redis_server, tmp, llm=False)
+            results["no_llm"] = server_phases(args, redis_server, tmp, llm=False, titles=titles)
             if args.llm:
-                results["llm"] = server_phases(args, redis_server, tmp, llm=True)
+                results["llm"] = server_phases(args, redis_server, tmp, llm=True, titles=titles)
         finally:
             redis_server.close()
     messages, bare = results["no_llm"]["messages"], results["no_llm"]["bare"]
