@@ -51,6 +51,7 @@ def run(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the API (uvicorn, TCP_NODELAY with several workers).")
+    parser.add_argument("--app", default=APP, help="import string of an app factory (default: the API)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-access-log", action="store_true", help="no line per request (saves CPU)")
     args = parser.parse_args(argv)
     run(
+        args.app,
         host=args.host,
         port=args.port,
         workers=args.workers,

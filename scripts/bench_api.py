@@ -9,8 +9,9 @@ Phases, each bounded in requests (`--requests`) and in time (`--max-seconds`), a
                connection never waits on another's turn of the same session
     mixed      the same conversations with feedback, session reads, title searches and stateless
                recommendations in between (throughput of the whole mix)
-    bare       GET /healthz: a plain FastAPI JSON endpoint behind the same middleware, the framework's
-               ceiling on this machine
+    bare       GET /healthz: a plain FastAPI JSON endpoint behind the same middleware
+    bare_app   GET / of a bare FastAPI app (scripts/bench_bare_app.py: one route, no middleware), served
+               the same way on its own server: the framework's ceiling on this machine
 
 The figure is the message endpoint's p50/p99 and its throughput as a share of the bare endpoint's. Each
 phase also reports the CPU time the server (all workers) and Redis spent per request, read from /proc: a
@@ -77,8 +78,9 @@ def wait_ready(
     process: subprocess.Popen[bytes],
     timeout: float = 900,
     check: Callable[[dict[str, Any]], bool] = lambda body: True,
+    path: str = "/readyz",
 ) -> None:
-    """Until /readyz answers 200 (and `check` holds for its body) twenty times in a row: every worker has
+    """Until `path` answers 200 (and `check` holds for its body) twenty times in a row: every worker has
     loaded its models."""
     deadline, streak = time.monotonic() + timeout, 0
     while streak < 20:
@@ -87,7 +89,7 @@ def wait_ready(
         if time.monotonic() > deadline:
             raise SystemExit(f"the server was not ready within {timeout:.0f} s")
         try:
-            reply = httpx.get(f"{base}/readyz", timeout=5, headers={"Connection": "close"})
+            reply = httpx.get(f"{base}{path}", timeout=5, headers={"Connection": "close"})
             ok = reply.status_code == 200 and check(reply.json())
         except httpx.HTTPError:
             ok = False
@@ -96,26 +98,35 @@ def wait_ready(
 
 
 @contextmanager
-def running_server(workers: int, redis_url: str, llm: bool, tmp: Path) -> Iterator[tuple[str, int]]:
-    """A uvicorn server with the app on a free loopback port; yields its base URL and process id."""
+def running_server(
+    workers: int,
+    redis_url: str,
+    llm: bool,
+    tmp: Path,
+    app: str = "api.main:create_app",
+    ready: str = "/readyz",
+) -> Iterator[tuple[str, int]]:
+    """A uvicorn server with the app (an app factory's import string) on a free loopback port, once `ready`
+    answers 200; yields its base URL and process id."""
     port = free_port()
     env = {
         **os.environ,
         "CRS_REDIS_URL": redis_url,
         "CRS_RATE_LIMIT": "0",
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=tmp),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "scripts"), os.environ.get("PYTHONPATH")) if p),
     }
     if not llm:
         env["CRS_LLM_MODEL"] = "none"
     # api.serving: uvicorn's multi-worker mode with TCP_NODELAY (plain `uvicorn --workers 2` stalls ~40 ms
     # on every response: Nagle's algorithm against the client's delayed ACK)
-    cmd = [sys.executable, "-m", "api.serving", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "api.serving", "--app", app, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     server = subprocess.Popen(cmd, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         started = time.perf_counter()
-        wait_ready(base, server)
+        wait_ready(base, server, path=ready)
         if llm:  # every worker's language model loaded: otherwise its turns use templates while it loads
             wait_ready(base, server, check=lambda body: body.get("checks", {}).get("llm") == "ready")
         print(f"server ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -198,6 +209,9 @@ def run_wrk(
     return result
 
 
+BARE_APP = "bench_bare_app:create_app"
+
+
 def server_phases(
     args: argparse.Namespace, redis_server: Any, tmp: Path, llm: bool, titles: Sequence[str]
 ) -> dict[str, Any]:
@@ -226,7 +240,13 @@ def server_phases(
             mixed = [mixed_steps(t, item_id) for t in talks["mixed"]]
             out["mixed"] = run_wrk(base, mixed, requests, args, tmp, "mixed", pids)
             out["bare"] = run_wrk(base, [[("GET", "/healthz", "")]], 2 * requests, args, tmp, "bare", pids)
-        return out
+    if not llm:  # a bare FastAPI app (scripts/bench_bare_app.py), served the same way
+        with running_server(args.workers, redis_server.url, False, tmp, BARE_APP, ready="/") as (base, pid):
+            pids = {"server": pid, "redis": redis_server.pid()}
+            bare = [[("GET", "/", "")]]
+            run_wrk(base, bare, args.requests, args, tmp, "bare_app_warmup", pids)
+            out["bare_app"] = run_wrk(base, bare, 2 * args.requests, args, tmp, "bare_app", pids)
+    return out
 
 
 def llm_counts(base: str) -> dict[str, float]:
@@ -272,13 +292,15 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"{results['workers']} uvicorn workers ({results['stack']['http']}, {results['stack']['loop']}), "
             f"{results['clients']} concurrent wrk connections, {results['cpus']} CPUs, loopback; "
+            f"Redis appendfsync {results['redis_appendfsync']}; "
             f"load average {results['load_average_start']} at the start.",
             "",
             *rows,
             "",
             f"Message endpoint (no LLM): p99 {s['message_p99_ms']} ms (target < 100), "
-            f"{s['message_rps']} turns/s = {s['ratio_to_bare']:.0%} of the bare endpoint's "
-            f"{s['bare_rps']} req/s (target >= 30%).",
+            f"{s['message_rps']} turns/s = {s['ratio_to_bare']:.1%} of the API's bare endpoint "
+            f"(`/healthz`, same middleware: {s['bare_rps']} req/s) and {s['ratio_to_bare_app']:.1%} of a "
+            f"bare FastAPI app's ({s['bare_app_rps']} req/s) (target >= 30%).",
             "",
         ]
     )
@@ -296,6 +318,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=int, default=60, help="per-request timeout (s)")
     parser.add_argument("--llm", action="store_true", help="also run the messages phase with the LLM")
     parser.add_argument("--llm-requests", type=int, default=128, help="message requests with the LLM")
+    parser.add_argument(
+        "--appendfsync",
+        choices=("always", "everysec", "no"),
+        default="always",
+        help="the embedded Redis's durability (the server's default: always, every write on disk)",
+    )
     parser.add_argument(
         "--conversations", type=int, default=1000, help="distinct scripted conversations per phase"
     )
@@ -324,10 +352,11 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "stack": http_stack(),
         "load_average_start": round(os.getloadavg()[0], 2),
+        "redis_appendfsync": args.appendfsync,
     }
     with tempfile.TemporaryDirectory(prefix="crs-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        redis_server = EmbeddedRedis(tmp / "redis", appendfsync="no").start()
+        redis_server = EmbeddedRedis(tmp / "redis", appendfsync=args.appendfsync).start()
         try:
             results["no_llm"] = server_phases(args, redis_server, tmp, llm=False, titles=titles)
             if args.llm:
@@ -335,12 +364,15 @@ def main() -> None:
         finally:
             redis_server.close()
     messages, bare = results["no_llm"]["messages"], results["no_llm"]["bare"]
+    bare_app = results["no_llm"]["bare_app"]
     results["summary"] = {
         "message_p50_ms": messages["p50_ms"],
         "message_p99_ms": messages["p99_ms"],
         "message_rps": messages["throughput_rps"],
         "bare_rps": bare["throughput_rps"],
         "ratio_to_bare": round(messages["throughput_rps"] / bare["throughput_rps"], 3),
+        "bare_app_rps": bare_app["throughput_rps"],
+        "ratio_to_bare_app": round(messages["throughput_rps"] / bare_app["throughput_rps"], 3),
         "message_server_cpu_ms": messages["server_cpu_ms_per_request"],
     }
     if "llm" in results:
