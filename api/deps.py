@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api import metrics
@@ -101,7 +102,14 @@ class ManagerHolder:
         return thread
 
 
-def get_app_settings(request: Request) -> Settings:
+# The dependencies below are `async def` on purpose: FastAPI runs a sync dependency on the thread pool, a
+# thread hop per dependency per request; these only read per-app objects (no blocking I/O on the event loop),
+# and hop to a thread only for what may block (building the manager, asking Redis for a rate decision).
+# They read the settings from `app.state` rather than through `SettingsDep`: FastAPI solves a cached
+# sub-dependency's own parameters again at every use, so each nesting level costs on every request.
+
+
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with (`create_app(settings)`; default `get_settings()`)."""
     return request.app.state.settings
 
@@ -109,20 +117,24 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_manager(request: Request) -> DialogueService:
-    """The process' dialogue manager (a sync dependency: a first build runs in the thread pool)."""
-    return request.app.state.manager_holder.get()
+async def get_manager(request: Request) -> DialogueService:
+    """The process' dialogue manager (a first build, or a retry after a failure, runs in the thread pool)."""
+    holder: ManagerHolder = request.app.state.manager_holder
+    manager = holder.manager
+    if manager is not None:
+        return manager
+    return await run_in_threadpool(holder.get)
 
 
 ManagerDep = Annotated[DialogueService, Depends(get_manager)]
 
 
-def get_principal(
+async def get_principal(
     request: Request,
-    settings: SettingsDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
     """The caller (401 with `WWW-Authenticate: Bearer` when a key is required and missing or unknown)."""
+    settings: Settings = request.app.state.settings  # = get_app_settings (not a sub-dependency: cheaper)
     try:
         return authenticate(authorization, request.client.host if request.client else None, settings)
     except AuthError as exc:
@@ -133,6 +145,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def _limiter(request: Request, manager: DialogueService, settings: Settings) -> RateLimiter:
+    """The app's limiter for the manager's Redis client (made once per client)."""
     limiters: dict[int, RateLimiter] = request.app.state.rate_limiters
     client = manager.store.client
     limiter = limiters.get(id(client))
@@ -143,20 +156,22 @@ def _limiter(request: Request, manager: DialogueService, settings: Settings) -> 
     return limiter
 
 
-def enforce_rate_limit(
+async def enforce_rate_limit(
     request: Request,
     response: Response,
     principal: PrincipalDep,
     manager: ManagerDep,
-    settings: SettingsDep,
 ) -> RateDecision:
-    """Count the request against the caller's limit: 429 + Retry-After when over it."""
+    """Count the request against the caller's limit: 429 + Retry-After when over it. With the limit off
+    (CRS_RATE_LIMIT=0) nothing is asked of Redis; with it on, one script call (one round trip) on the
+    thread pool."""
+    settings: Settings = request.app.state.settings
+    if settings.rate_limit <= 0:
+        return _UNLIMITED
     limiter = _limiter(request, manager, settings)
-    decision = limiter.check(principal)
+    decision = await run_in_threadpool(limiter.check, principal)
     if decision.store_error:
         metrics.RATE_LIMITER_ERRORS.inc()
-    if not limiter.enabled:
-        return decision
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
         raise HTTPException(
@@ -168,6 +183,8 @@ def enforce_rate_limit(
     response.headers.update(decision.headers())
     return decision
 
+
+_UNLIMITED = RateDecision(True, 0, 0, 0)
 
 # Every /v1 route: authenticated, then rate-limited.
 PROTECTED = [Depends(enforce_rate_limit)]

@@ -83,6 +83,19 @@ def sync_llm(runtime: Any) -> None:
         _llm_seen[id(runtime)] = (current, max(tokens, seen_tokens))
 
 
+_latency_children: dict[tuple[str, str, int], Any] = {}
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Record one request's latency under its method, route template and status (the histogram's child
+    per label set is looked up once, then reused: `labels()` validates and locks on every call)."""
+    key = (method, route, status)
+    child = _latency_children.get(key)
+    if child is None:
+        child = _latency_children[key] = REQUEST_LATENCY.labels(method, route, str(status))
+    child.observe(seconds)
+
+
 def render_latest() -> tuple[bytes, str]:
     """The exposition text of every metric (aggregated over workers in multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -116,6 +129,4 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
-            REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - start
-            )
+            observe_request(scope["method"], template, status, time.perf_counter() - start)

@@ -8,6 +8,10 @@ the whole payload. Events of one turn, in order:
     recommendation  {"rank": 1, ...}         each recommended item with its explanation (RecommendationPublic)
     question        {...}                    the question asked, if any (QuestionPublic)
     done            {...}                    the whole turn (TurnPublic), last
+
+The body of a turn is built once, straight from the manager's TurnResult (`turn_body`): its `to_dict()` is
+the TurnPublic JSON form by construction (tests/api/test_api_turn_body.py proves it on varied turns), so
+the API's own output is not validated again; TurnPublic stays the documented response model.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from api import metrics
 from api.schemas import TurnPublic
+from dialogue.results import TurnResult
 from recsys.errors import ValidationError
 from recsys.settings import Settings
 
@@ -38,16 +43,24 @@ def checked_text(text: str, settings: Settings) -> str:
     return text
 
 
+def turn_body(result: Any) -> dict[str, Any]:
+    """The JSON body of a turn (the TurnPublic form). A `dialogue.results.TurnResult` gives it directly;
+    anything else (a mapping, another manager's result) goes through TurnPublic validation."""
+    if isinstance(result, TurnResult):
+        return result.to_dict()
+    return turn_public(result).model_dump(mode="json")
+
+
 def turn_public(result: Any) -> TurnPublic:
-    """A manager TurnResult as the response model."""
+    """A turn as the validated response model (a TurnResult, its `to_dict()`, or a stored body)."""
     return TurnPublic.model_validate(result.to_dict() if hasattr(result, "to_dict") else result)
 
 
-def record_turn(turn: TurnPublic) -> None:
-    """Feed the turn into the metrics (turns by action, items recommended, LLM calls and tokens)."""
-    metrics.TURNS.labels(turn.action).inc()
-    if turn.recommendations:
-        metrics.RECOMMENDATIONS.labels("messages").inc(len(turn.recommendations))
+def record_turn(body: dict[str, Any]) -> None:
+    """Feed a turn body into the metrics (turns by action, items recommended, LLM calls and tokens)."""
+    metrics.TURNS.labels(body["action"]).inc()
+    if body["recommendations"]:
+        metrics.RECOMMENDATIONS.labels("messages").inc(len(body["recommendations"]))
     sync_llm_metrics()
 
 
@@ -70,19 +83,19 @@ def reply_chunks(reply: str) -> list[str]:
     return _CHUNK_RE.findall(reply)
 
 
-def turn_events(turn: TurnPublic) -> Iterator[str]:
-    """The SSE frames of one turn (see the module docstring)."""
+def turn_events(body: dict[str, Any]) -> Iterator[str]:
+    """The SSE frames of one turn body (`turn_body`, or a stored one; see the module docstring)."""
     n = 0
 
     def next_id() -> str:
         nonlocal n
         n += 1
-        return f"{turn.turn}.{n}"
+        return f"{body['turn']}.{n}"
 
-    for chunk in reply_chunks(turn.reply):
+    for chunk in reply_chunks(body["reply"]):
         yield sse_event("reply", {"text": chunk}, next_id())
-    for rank, rec in enumerate(turn.recommendations, start=1):
-        yield sse_event("recommendation", {"rank": rank, **rec.model_dump()}, next_id())
-    if turn.question is not None:
-        yield sse_event("question", turn.question.model_dump(), next_id())
-    yield sse_event("done", turn.model_dump(), next_id())
+    for rank, rec in enumerate(body["recommendations"], start=1):
+        yield sse_event("recommendation", {"rank": rank, **rec}, next_id())
+    if body["question"] is not None:
+        yield sse_event("question", body["question"], next_id())
+    yield sse_event("done", body, next_id())

@@ -1,12 +1,16 @@
 """What the dialogue manager returns: turn results, recommended items, questions and state summaries.
 
-Every type has `to_dict()` giving plain JSON types (the API and `crs chat --json` serialise these).
+Every type has `to_dict()` giving plain JSON types (the API and `crs chat --json` serialise these). The
+dicts are built field by field (no `dataclasses.asdict` deep copy) and `TurnResult.to_dict()` is exactly the
+API's response body of a turn: `api.schemas.TurnPublic` validated and dumped in JSON mode gives the same dict
+(same keys, same order, same values; tests/api/test_api_turn_body.py holds that for varied turns), so the API
+sends it without re-validating its own output.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from dialogue.nlg import ItemExplanation
@@ -54,9 +58,20 @@ class RecommendedItem:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["genres"] = list(self.genres)
-        return out
+        """Keys in the order of the API's RecommendationPublic."""
+        return {
+            "item_id": self.item_id,
+            "title": self.title,
+            "year": self.year,
+            "score": self.score,
+            "provenance": {
+                name: {"score": float(t["score"]), "rank": int(t["rank"])}
+                for name, t in self.provenance.items()
+            },
+            "explanation": self.explanation,
+            "explanation_source": self.explanation_source,
+            "genres": list(self.genres),
+        }
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,13 @@ class ProfileView:
     edited_by_user: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "text": self.text,
+            "source": self.source,
+            "updated": self.updated,
+            "version": self.version,
+            "edited_by_user": self.edited_by_user,
+        }
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,16 @@ class QuestionView:
 
     def to_dict(self) -> dict[str, Any]:
         return {"attribute_kind": self.attribute_kind, "text": self.text, "options": list(self.options)}
+
+
+def _plain(value: Any) -> Any:
+    """A copy of JSON-like data with tuples as lists (what `dataclasses.asdict` and a JSON dump would give,
+    without their generic cost)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _titles(catalog: Catalog, items: Iterable[int]) -> dict[str, Any]:
@@ -144,10 +175,18 @@ class StateSummary:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("liked_attributes", "disliked_attributes", "critiques", "questions_asked"):
-            out[key] = list(out[key])
-        return out
+        """A fresh dict (nothing shared with this summary: callers may change it)."""
+        return {
+            "turn": self.turn,
+            "items": _plain(self.items),
+            "liked_attributes": list(self.liked_attributes),
+            "disliked_attributes": list(self.disliked_attributes),
+            "critiques": _plain(self.critiques),
+            "questions_asked": list(self.questions_asked),
+            "pending_question": self.pending_question,
+            "slots": _plain(self.slots),
+            "ended": self.ended,
+        }
 
 
 def understanding_dict(u: Understanding, catalog: Catalog) -> dict[str, Any]:
@@ -212,7 +251,7 @@ class TurnResult:
             "question": self.question.to_dict() if self.question else None,
             "subjects": list(self.subjects),
             "state": self.state.to_dict() if self.state else None,
-            "understanding": self.understanding,
+            "understanding": _plain(self.understanding),
             "notes": list(self.notes),
             "profile": self.profile.text if self.profile else None,
             "profile_info": self.profile.to_dict() if self.profile else None,

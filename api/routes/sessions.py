@@ -27,7 +27,7 @@ from api.schemas import (
     TurnPublic,
 )
 from api.security import Principal
-from api.turns import checked_text, record_turn, turn_events, turn_public
+from api.turns import checked_text, record_turn, turn_body, turn_events
 from api.writes import WriteResult, run_session_write, write_stores
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=PROTECTED)
@@ -64,9 +64,9 @@ def _turn(manager: DialogueService, session_id: str, text: str) -> Callable[[], 
     """The action of a message: run the turn, count it, return its JSON body."""
 
     def run() -> dict[str, Any]:
-        result = turn_public(manager.turn(session_id, text))
-        record_turn(result)
-        return result.model_dump(mode="json")
+        body = turn_body(manager.turn(session_id, text))
+        record_turn(body)
+        return body
 
     return run
 
@@ -80,7 +80,8 @@ def _write(
     idempotency_key: str | None,
     body: BaseModel | None,
 ) -> WriteResult:
-    """`action` as one write of the session (locked; idempotent with a key): see `api.writes`."""
+    """`action` as one write of the session (locked; idempotent with a key): see `api.writes`. The request
+    body only matters for the idempotency fingerprint, so it is dumped only when a key is sent."""
     return run_session_write(
         request,
         manager,
@@ -88,7 +89,9 @@ def _write(
         action,
         principal=principal,
         idempotency_key=idempotency_key,
-        request_body=body.model_dump(mode="json") if body is not None else None,
+        request_body=body.model_dump(mode="json")
+        if body is not None and idempotency_key is not None
+        else None,
     )
 
 
@@ -164,10 +167,9 @@ async def stream_message(
     result = await run_in_threadpool(
         _write, request, manager, session_id, turn, principal, idempotency_key, body
     )
-    public = TurnPublic.model_validate(result.body)
 
     async def frames() -> AsyncIterator[str]:
-        for frame in turn_events(public):
+        for frame in turn_events(result.body):
             yield frame
 
     return StreamingResponse(

@@ -115,6 +115,37 @@ def test_limiter_counts_are_shared_through_redis(make_client) -> None:
     assert codes == [200, 200, 200, 429]
 
 
+def _redis_calls(client: redis.Redis) -> dict[str, int]:
+    """Commands the Redis server has run so far, by name (its own INFO calls left out)."""
+    stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): s["calls"] for name, s in stats.items() if name != "cmdstat_info"}
+
+
+def _calls_during(client: redis.Redis, action) -> dict[str, int]:
+    before = _redis_calls(client)
+    action()
+    after = _redis_calls(client)
+    return {name: n - before.get(name, 0) for name, n in after.items() if n != before.get(name, 0)}
+
+
+def test_limiter_off_asks_redis_nothing_and_on_one_script_call(make_client, redis_client) -> None:
+    """Item reads touch Redis only for the limiter: none with the limit off, one EVALSHA per request with
+    it on (the script's SHA is known after the first call: no SCRIPT LOAD, no extra round trip). Redis
+    counts the commands the script runs inside too: TIME, HMGET, HSET, PEXPIRE once each per call."""
+    off = make_client(rate_limit=0)
+    assert off.get("/v1/items/0").status_code == 200
+    assert _calls_during(redis_client, lambda: [off.get("/v1/items/0") for _ in range(3)]) == {}
+    on = make_client(rate_limit=50)
+    assert on.get("/v1/items/0").status_code == 200
+    assert _calls_during(redis_client, lambda: [on.get("/v1/items/0") for _ in range(3)]) == {
+        "evalsha": 3,
+        "time": 3,
+        "hmget": 3,
+        "hset": 3,
+        "pexpire": 3,
+    }
+
+
 def test_sliding_window_frees_up_after_retry_after(redis_client: redis.Redis) -> None:
     limiter = RateLimiter(redis_client, limit=2, window_seconds=1)
     who = Principal("ip", "10.0.0.1")
