@@ -15,8 +15,13 @@ The LLM layer plugs in through three members, each with a template behaviour whe
   preferences changed this turn, never over a text the user wrote; a rewrite is recorded as a
   ProfileEdited event (source "llm") and so reaches the user's stored profile with the session merge;
 - `reranker` (dialogue.llm.rerank.LLMReranker, off by default): re-orders the fused head of the list
-  given the profile text and the latest message. With `profile_matcher`, the profile text is also
-  matched against the item texts as one more ranking boost (dialogue.llm.profile_match).
+  given the profile text and the latest message. With `profile_matcher`, a profile text that says
+  more than the typed preferences (the user's own or an LLM's, not the template:
+  `LanguageProfiler.ranking_text`) is also matched against the item texts as one more ranking boost
+  (dialogue.llm.profile_match).
+
+A turn ranks its preferences once (`dialogue.ranking.RankOnce`): the policy's question pool and the
+recommendation share that fusion pass.
 
 The manager only knows interfaces: a fitted Recommender, an Extractor, a StateStore, the Catalog and a
 Policy, so tests and the API can inject small ones. Public API (what the HTTP layer calls):
@@ -40,8 +45,9 @@ from dialogue.llm.turn import LanguageProfiler
 from dialogue.nlg import Explainer, ItemExplanation, TemplateExplainer, explain_all
 from dialogue.policy import Action, Decision, Policy, PolicyConfig, PolicyInput
 from dialogue.preferences import Preferences
-from dialogue.ranking import RankedItem, StateRanker, reweighted
+from dialogue.ranking import RankedItem, RankOnce, StateRanker, reweighted
 from dialogue.results import (
+    ProfileView,
     QuestionView,
     RecommendedItem,
     SessionView,
@@ -195,20 +201,20 @@ class DialogueManager:
         prefs = Preferences.from_state(state, profile)
         profile_view, bot_events = self.profiler.update(state, profile, prefs, basis_before)
         state.apply_all(bot_events)  # the new profile text (stored with the system's events below)
-        text_for_ranking = profile_view.text
+        ranking = self._ranking(prefs, self.profiler.ranking_text(profile_view, prefs))
         pool = self.policy.config.question_pool
         decision = self.policy.decide(
             PolicyInput(
                 state=state,
                 prefs=prefs,
                 understanding=understanding,
-                candidates=lambda: [r.item_id for r in self._rank(prefs, pool, text_for_ranking)],
+                candidates=lambda: [r.item_id for r in ranking(pool)],
                 attributes_of=lambda item: self.index.item_attributes[item],
                 answered_without_preference=interp.answered_without_preference,
             )
         )
         reply, recs, question, act_events = self._act(
-            decision, state, prefs, interp, turn, bool(shown_before), profile_view.text, text
+            decision, state, prefs, interp, turn, bool(shown_before), profile_view.text, text, ranking
         )
         act_events.append(BotUttered(turn=turn, text=reply))
         self.store.append_events(session_id, [*interp.events, *bot_events, *act_events])
@@ -255,7 +261,9 @@ class DialogueManager:
             profile=profile,
         )
         text = profile.profile_text if profile is not None and profile.profile_text else ""
-        return self._items(self._rank(prefs, k, text), prefs, text)
+        source = "user" if profile is not None and profile.edited_by_user else "stored"
+        ranking = self._ranking(prefs, self.profiler.ranking_text(ProfileView(text, source), prefs))
+        return self._items(self._rank(ranking, k, text), prefs, text)
 
     # ------------------------------------------------------------------ acting
     def _act(
@@ -268,8 +276,9 @@ class DialogueManager:
         had_recommendations: bool,
         profile_text: str,
         message: str,
+        ranking: RankOnce,
     ) -> tuple[str, list[RecommendedItem], QuestionView | None, list[Event]]:
-        """The reply, recommendations, question and system events for a decision."""
+        """The reply, recommendations, question and system events for a decision (`ranking`: of prefs)."""
         ack = nlg.acknowledgement(interp.events, self.index)
         notes = nlg.notes_text(interp.unknown_attributes, interp.unsupported_critiques, self.index)
         lead = " ".join(p for p in (notes, ack) if p)
@@ -278,7 +287,7 @@ class DialogueManager:
         question: QuestionView | None = None
         action = decision.action
         if action is Action.RECOMMEND:
-            ranked = self._rank(prefs, self.policy.k_for(state), profile_text, message)
+            ranked = self._rank(ranking, self.policy.k_for(state), profile_text, message)
             recs = self._items(ranked, prefs, profile_text)
             if recs:
                 events.append(
@@ -328,17 +337,22 @@ class DialogueManager:
             for r, why in zip(ranked, whys, strict=True)
         ]
 
+    def _ranking(self, prefs: Preferences, match_text: str) -> RankOnce:
+        """The rankings of `prefs` for one turn (computed once at the largest depth asked for).
+        `match_text`: the profile text matched against item texts (with a matcher); "" for none."""
+        if isinstance(self.ranker, ProfileAwareRanker) and match_text:
+            ranker = self.ranker
+            return RankOnce(lambda d: ranker.rank(prefs, d, profile_text=match_text), ranker.prefix_depth)
+        return RankOnce(lambda d: self.ranker.rank(prefs, d), self.ranker.prefix_depth)
+
     def _rank(
-        self, prefs: Preferences, k: int, profile_text: str = "", message: str | None = None
+        self, ranking: RankOnce, k: int, profile_text: str = "", message: str | None = None
     ) -> list[RankedItem]:
-        """The top-k for `prefs`: the profile text as a ranking signal (with a profile matcher), and the
-        LLM re-ranking of the fused head (with a reranker; `message` is the user's latest request)."""
+        """The top-k of `ranking`, re-ranked by the LLM in its fused head (with a reranker; `message` is
+        the user's latest request, `profile_text` the language profile it is given)."""
         text = profile_text if profile_text != NO_PREFERENCES else ""
         depth = max(k, self.reranker.max_candidates) if self.reranker is not None and message else k
-        if isinstance(self.ranker, ProfileAwareRanker):
-            ranked = self.ranker.rank(prefs, depth, profile_text=text or None)
-        else:
-            ranked = self.ranker.rank(prefs, depth)
+        ranked = ranking(depth)
         if depth == k or not ranked:
             return ranked
         assert self.reranker is not None

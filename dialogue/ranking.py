@@ -27,7 +27,7 @@ fill its list. `mode="popularity"` ranks allowed items by popularity alone (the 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +44,7 @@ from recsys.models.types import Profile, Trace
 
 RankingMode = Literal["personalized", "popularity"]
 RRF_K = 60.0  # the fusion's default: a plain model's ranks are scored like a fused list
+_UNBOUNDED = 1 << 30
 SUPPORTED_DIMENSIONS = ("recency", "popularity", "violence", "humor", "scariness", "darkness")
 
 
@@ -170,6 +171,18 @@ class StateRanker:
         boost[positive] += w.popularity_tiebreak * index.popularity_rank[positive]
         return boost
 
+    @property
+    def prefix_depth(self) -> int:
+        """Up to this k, a ranking is the head of any deeper one: rank(prefs, j) == rank(prefs, k)[:j]
+        for j <= k <= prefix_depth (the generators' lists do not change below the fusion's depth, and
+        the cold start, the popularity mode and the top-up are prefix-consistent at any k). 1 for a
+        boost-taking recommender that is not a FusionRanker (nothing is known about its depth)."""
+        if self.mode == "popularity":
+            return _UNBOUNDED
+        if not self.boost_hook:
+            return self.weights.depth
+        return self.recommender.depth if isinstance(self.recommender, FusionRanker) else 1
+
     # ------------------------------------------------------------------ ranking
     def rank(self, prefs: Preferences, k: int, *, allow_shown: bool = False) -> list[RankedItem]:
         """The top-k items for `prefs` (fewer only when fewer items are allowed at all)."""
@@ -239,6 +252,31 @@ class StateRanker:
             score = float(self.index.popularity_rank[item])
             ranked.append(RankedItem(item, score, {"popularity": Trace(score, start + n + 1)}))
         return ranked
+
+
+class RankOnce:
+    """The rankings of one fixed state within a turn, computed once: the policy's question pool (top 50)
+    and the recommendation (top k) of the same preferences share one fusion pass.
+
+    `rank(depth)` is the underlying ranking; a request for k items is answered by the head of an
+    earlier, deeper ranking when both are within `prefix_depth` (`StateRanker.prefix_depth`), which is
+    exactly what ranking again at k would return; otherwise it ranks again (and keeps the deeper list)."""
+
+    def __init__(self, rank: Callable[[int], list[RankedItem]], prefix_depth: int) -> None:
+        self._rank = rank
+        self.prefix_depth = prefix_depth
+        self._ranked: list[RankedItem] | None = None
+        self._depth = 0
+        self.calls = 0  # rankings actually computed
+
+    def __call__(self, k: int) -> list[RankedItem]:
+        if self._ranked is not None and (k == self._depth or k <= self._depth <= self.prefix_depth):
+            return self._ranked[:k]
+        ranked = self._rank(k)
+        self.calls += 1
+        if k >= self._depth:
+            self._ranked, self._depth = ranked, k
+        return list(ranked)
 
 
 def critique_effect(critique: ActiveCritique, index: CatalogIndex, w: RankingWeights) -> np.ndarray:

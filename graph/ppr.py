@@ -27,6 +27,10 @@ Walks are memoised per model (`WALK_CACHE` most recent restart distributions, ke
 non-zero entries): a dialogue ranks the same seeds several times (the policy's candidate pool, then the
 recommendation; again on every turn that does not change the likes), and a walk is deterministic, so a
 repeated restart returns the stored vector (read-only) instead of ~10 sparse products over the graph.
+Measured on the dialogue's graph (18k nodes): a walk costs ~2.7 ms of CPU, a memo hit ~0.05 ms (also the
+whole overhead of a miss), the memo ~9 MB per process; `python -m dialogue.bench turns --sessions 30`
+(varied scripts, one session per conversation) hit it on 155 of 217 walks asked for: the turns that
+keep the seeds (critiques, rejections, "more", questions) reuse the walk of the previous turn.
 """
 
 from __future__ import annotations
@@ -195,6 +199,8 @@ class PersonalizedPageRank(Recommender):
     ) -> np.ndarray:
         """A restart distribution over nodes (zeros when there are no seeds)."""
         r = np.zeros(self.n_nodes_, dtype=np.float32)
+        if not len(items) and not len(attrs):  # most profiles have no disliked seeds
+            return r
         item_r = np.zeros(self.n_nodes_, dtype=np.float32)
         if len(items):
             w = np.clip(

@@ -220,6 +220,9 @@ class FusionRanker(Recommender):
             pool = np.concatenate([pool, extra])
             fused = np.concatenate([fused, np.zeros(len(extra))]) + boost[pool]
         keep = np.flatnonzero(np.isfinite(fused))
+        if k is not None and len(keep) > k:  # only the items reaching the k-th best score are sorted
+            values = fused[keep]
+            keep = keep[values >= np.partition(values, len(values) - k)[len(values) - k]]
         order = keep[np.lexsort((pool[keep], -fused[keep]))]
         if k is not None:
             order = order[:k]

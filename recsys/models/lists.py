@@ -22,6 +22,7 @@ from recsys.models.types import Profile
 FusionMethod = Literal["rrf", "weighted"]
 FUSION_METHODS: tuple[str, ...] = ("rrf", "weighted")
 TopList = tuple[np.ndarray, np.ndarray]  # one generator's list for one query: items (int64), scores
+_FEW_BLOCKED = 4  # one-row queries blocking at most this x depth items take the unmasked path
 
 
 def contributions(method: str, scores: np.ndarray, rrf_k: float) -> np.ndarray:
@@ -79,6 +80,8 @@ def top_lists(
         )
         return [(r.items, r.scores) for r in recs]
     raw = gen.score_users(users) if users is not None else gen.score_profiles(profiles)  # type: ignore[arg-type]
+    if len(blocked) == 1 and len(blocked[0]) <= _FEW_BLOCKED * depth:
+        return [_top_list_row(np.asarray(raw[0], dtype=np.float32), depth, blocked[0], allowed)]
     scores = np.array(raw, dtype=np.float32, copy=True)
     if allowed is not None:
         scores[:, ~allowed] = -np.inf
@@ -89,6 +92,26 @@ def top_lists(
     vals = np.take_along_axis(scores, cols, axis=1)
     n_finite = np.isfinite(vals).sum(axis=1)  # -inf sorts last
     return [(cols[r, : n_finite[r]].astype(np.int64), vals[r, : n_finite[r]]) for r in range(len(cols))]
+
+
+def _top_list_row(row: np.ndarray, depth: int, blocked: np.ndarray, allowed: np.ndarray | None) -> TopList:
+    """`top_lists` for one query (the dialogue's case), without a copy of the score row masked with
+    -inf: the top depth + len(blocked) of the allowed items in the same total order (score descending,
+    then item index), minus the blocked ones. Identical to masking first, since removing items from a
+    total order keeps the relative order of the others."""
+    cand = None if allowed is None else np.flatnonzero(allowed)
+    values = row if cand is None else row[cand]
+    cols = top_k_columns(values[None, :], min(depth + len(blocked), len(values)))[0]
+    if cand is not None:
+        cols = cand[cols]
+    if len(blocked):
+        unblocked = np.ones(len(row), dtype=bool)  # a mask: cheaper than np.isin's sort for few items
+        unblocked[blocked] = False
+        cols = cols[unblocked[cols]]
+    cols = cols[:depth]
+    vals = row[cols]
+    n_finite = int(np.isfinite(vals).sum())  # -inf sorts last, as in the masked path
+    return cols[:n_finite].astype(np.int64, copy=False), vals[:n_finite]
 
 
 def top_k_columns(values: np.ndarray, k: int) -> np.ndarray:

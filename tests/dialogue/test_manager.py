@@ -8,6 +8,7 @@ import pytest
 
 from dialogue.catalog_index import CatalogIndex
 from dialogue.manager import DialogueManager
+from dialogue.policy import PolicyConfig
 from dialogue.state import (
     BotUttered,
     CritiqueGiven,
@@ -226,3 +227,31 @@ def test_stale_profile_ids_are_ignored(manager: DialogueManager) -> None:
     assert "Platoon" in manager.get_session(sid).transcript[0]["bot"]
     r = manager.turn(sid, "recommend me something")
     assert r.action == "recommend" and set(rec_ids(r)[:2]) <= WAR
+
+
+def test_the_question_pool_and_the_recommendation_share_one_ranking(
+    world_fusion: FusionRanker,
+    world_extractor: RuleExtractor,
+    store: StateStore,
+    world: Catalog,
+    world_index: CatalogIndex,
+) -> None:
+    # a question is considered (the pool is ranked), none splits well enough, so it recommends
+    policy = PolicyConfig(name="no-good-question", min_question_entropy=100.0)
+    manager = DialogueManager(world_fusion, world_extractor, store, world, policy, index=world_index)
+    calls: list[tuple[object, int, list]] = []
+    rank = manager.ranker.rank
+
+    def spy(prefs, k, **kwargs):  # type: ignore[no-untyped-def]
+        out = rank(prefs, k, **kwargs)
+        calls.append((prefs, k, out))
+        return out
+
+    manager.ranker.rank = spy  # type: ignore[method-assign]
+    result = manager.turn(manager.start_session(), "I want a comedy to watch")
+    assert result.action == "recommend"
+    assert [k for _, k, _ in calls] == [policy.question_pool]  # one fusion pass for the whole turn
+    prefs, _, pool = calls[0]
+    direct = rank(prefs, policy.k)  # what ranking the recommendation on its own gives
+    assert rec_ids(result) == [r.item_id for r in direct] == [r.item_id for r in pool[: policy.k]]
+    assert [r.score for r in result.recommendations] == pytest.approx([r.score for r in direct], abs=1e-6)

@@ -10,6 +10,7 @@ import pytest
 
 from api.profiles import edit_profile
 from dialogue.catalog_index import CatalogIndex
+from dialogue.llm.profile_match import ProfileTextMatcher
 from dialogue.llm.rerank import LLMReranker
 from dialogue.llm.runtime import LLMConfig, LLMRuntime
 from dialogue.llm.testing import ScriptedModel
@@ -18,11 +19,13 @@ from dialogue.llm.types import ChatPrompt
 from dialogue.manager import DialogueManager
 from dialogue.nlg import ItemExplanation, TemplateExplainer, explain_all
 from dialogue.preferences import Preferences
+from dialogue.results import ProfileView
 from dialogue.state import ProfileEdited
 from dialogue.store import StateStore
 from dialogue.understanding import RuleExtractor
 from recsys.catalog.types import Catalog
 from recsys.models.fusion import FusionRanker
+from tests.dialogue.llm.test_llm_profile_match import WordEncoder
 from tests.dialogue.world import HORROR, ID, SCI_FI, WAR
 
 
@@ -176,7 +179,7 @@ def test_reranker_reorders_the_fused_head_and_never_adds(parts, world_index) -> 
     )
     before = plain.turn(plain.start_session(), "I loved The Matrix")
     after = reranked.turn(reranked.start_session(), "I loved The Matrix")
-    head = plain._rank(Preferences(liked_items=(ID["The Matrix"],), excluded_items=frozenset({0})), 10)
+    head = plain.ranker.rank(Preferences(liked_items=(ID["The Matrix"],), excluded_items=frozenset({0})), 10)
     assert ID[favourite] in {r.item_id for r in head}
     assert after.recommendations[0].item_id == ID[favourite]
     assert before.recommendations[0].item_id != ID[favourite]
@@ -194,3 +197,56 @@ def test_explain_all_loops_over_a_one_item_explainer(world_index) -> None:
     assert out == [ItemExplanation(f"{it.title} fits.", "OneByOne") for it in items]
     with pytest.raises(ValueError, match="3 items but 2 provenances"):
         explain_all(OneByOne(), items, Preferences(), [{}, {}])
+
+
+class SpyMatcher(ProfileTextMatcher):
+    """A matcher over a bag-of-words encoder that records the texts it is asked to match."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__(catalog, encoder_factory=WordEncoder)
+        self.asked: list[str] = []
+
+    def scores(self, profile_text: str):  # type: ignore[no-untyped-def]
+        self.asked.append(profile_text)
+        return super().scores(profile_text)
+
+
+def test_only_a_profile_text_beyond_the_typed_preferences_is_matched(
+    parts, world_index, world: Catalog
+) -> None:
+    matcher = SpyMatcher(world)
+    manager = DialogueManager(*parts, "eager", index=world_index, profile_matcher=matcher)  # templates
+    sid = manager.start_session("dan")
+    first = manager.turn(sid, "I loved The Matrix")
+    assert first.profile.source == "template" and first.recommendations
+    again = manager.turn(sid, "something funnier")  # the stored template: still nothing new
+    assert again.profile.source == "stored" and again.recommendations
+    manager.recommend_for(user_id="dan", k=3)
+    assert matcher.asked == []  # the template restates the typed preferences: never embedded
+    edit_profile(manager.store, world, "dan", {"profile_text": "Loves slow space adventures."}, None)
+    mine = manager.turn(sid, "more like that")
+    assert mine.profile.source == "user" and matcher.asked == ["Loves slow space adventures."]
+    manager.recommend_for(user_id="dan", k=3)
+    assert matcher.asked == ["Loves slow space adventures."] * 2
+
+    llm, _ = llm_manager(parts, world_index, profile_matcher=SpyMatcher(world))
+    written = llm.turn(llm.start_session(), "I loved The Matrix")
+    assert written.profile.source == "llm"
+    assert llm.ranker.matcher.asked == ["Loves The Matrix and films like it."]  # type: ignore[attr-defined]
+
+
+def test_ranking_text_of_each_profile_source(world_index) -> None:
+    profiler = LanguageProfiler(world_index, None)
+    prefs = Preferences(liked_items=(ID["The Matrix"],), liked_attributes=("genre:comedy",))
+    template = profiler.template(prefs)
+    assert template == profiler.write(prefs).text
+    assert profiler.ranking_text(ProfileView(template, "template"), prefs) == ""
+    assert profiler.ranking_text(ProfileView(template, "stored"), prefs) == ""
+    assert profiler.ranking_text(ProfileView("No preferences yet.", "stored"), Preferences()) == ""
+    other = profiler.template(Preferences(liked_items=(ID["Blade Runner"],)))
+    assert profiler.ranking_text(ProfileView(other, "stored"), prefs) == other  # not today's template
+    profiler.write(Preferences(liked_items=(ID["Blade Runner"],)))  # ... but one this profiler wrote
+    assert profiler.ranking_text(ProfileView(other, "stored"), prefs) == ""
+    for source in ("llm", "user", "stored"):
+        assert profiler.ranking_text(ProfileView("Loves quiet films.", source), prefs) == "Loves quiet films."
+    assert profiler.ranking_text(ProfileView(template, "user"), prefs) == template  # the user's words

@@ -7,7 +7,7 @@ import pytest
 
 from dialogue.catalog_index import CatalogIndex
 from dialogue.preferences import Preferences
-from dialogue.ranking import RankingWeights, StateRanker, reweighted
+from dialogue.ranking import RankedItem, RankingWeights, RankOnce, StateRanker, reweighted
 from dialogue.state import (
     AttributePreferred,
     CritiqueGiven,
@@ -208,3 +208,53 @@ def test_the_allowed_mask_is_exactly_the_items_without_a_disliked_attribute(
     expected = [not (world_index.item_attributes[i] & set(disliked)) for i in range(N)]
     assert allowed.tolist() == expected
     assert 0 < sum(expected) < N  # the world has items of both kinds
+
+
+def _tied_fusion(world_data, depth: int) -> FusionRanker:
+    """A fusion of two generators with known, heavily tied scores over the world's items."""
+    from tests.recsys.models.test_lists import Fixed
+
+    n = world_data.n_items
+    a = (np.arange(n) % 3).astype(np.float32)  # 2, 1, 0 repeating: ties everywhere
+    b = (np.arange(n)[::-1] % 4).astype(np.float32)
+    return FusionRanker([Fixed("a", a), Fixed("b", b)], depth=depth).fit(world_data)
+
+
+def test_a_ranking_is_the_head_of_any_deeper_one_within_the_prefix_depth(world_data, world_index) -> None:
+    ranker = StateRanker(_tied_fusion(world_data, depth=12), world_index)
+    assert ranker.prefix_depth == 12
+    prefs = Preferences(
+        liked_items=(ID["The Matrix"],),
+        excluded_items=frozenset({ID["The Matrix"]}),
+        liked_attributes=("genre:comedy",),  # a boost: items join through it, ties with fused ones
+    )
+    deep = ranker.rank(prefs, 12)
+    for j in range(1, 12):
+        assert ranker.rank(prefs, j) == deep[:j]
+    shared = RankOnce(lambda d: ranker.rank(prefs, d), ranker.prefix_depth)
+    assert shared(12) == deep and shared(5) == deep[:5] and shared(1) == deep[:1]
+    assert shared.calls == 1
+
+
+def test_rank_once_ranks_again_beyond_the_prefix_depth_or_when_deeper() -> None:
+    asked: list[int] = []
+
+    def rank(depth: int) -> list:
+        asked.append(depth)
+        return [RankedItem(i, 1.0 / (i + 1)) for i in range(depth)]
+
+    shared = RankOnce(rank, prefix_depth=10)
+    assert [r.item_id for r in shared(3)] == [0, 1, 2]
+    assert [r.item_id for r in shared(8)] == list(range(8))  # deeper than what was ranked: again
+    assert len(shared(5)) == 5 and asked == [3, 8]  # within both: the head of the 8
+    beyond = RankOnce(rank, prefix_depth=10)
+    beyond(50)
+    assert len(beyond(5)) == 5 and asked == [3, 8, 50, 5]  # 50 > prefix depth: not a head of it
+    assert len(beyond(50)) == 50 and asked == [3, 8, 50, 5]  # the same depth again: reused
+    assert beyond.calls == 2
+
+
+def test_prefix_depth_of_each_path(world_fusion, world_knn, world_index) -> None:
+    assert StateRanker(world_fusion, world_index).prefix_depth == world_fusion.depth
+    assert StateRanker(world_knn, world_index).prefix_depth == RankingWeights().depth
+    assert StateRanker(world_knn, world_index, mode="popularity").prefix_depth > 10**6
