@@ -23,6 +23,7 @@ import numpy as np
 
 from dialogue.understanding.moods import MoodRule
 from dialogue.understanding.text import ARTICLES, GENERIC_WORDS, STOP_WORDS, MessageView, word_set
+from recsys.models.threads import single_thread_blas
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,8 @@ class EmbeddingMoodMapper:
         encoder = self._ensure()
         if encoder is None or self._matrix is None or self._owner is None:
             return None
-        sims = self._matrix @ encoder.encode([phrase])[0]
+        with single_thread_blas():  # a 2-thread OpenBLAS spins its idle thread for ~100 ms afterwards
+            sims = self._matrix @ encoder.encode([phrase])[0]
         # A rule's score: the mean of its two best rows (one lucky word match is not enough).
         scores = np.full(len(self.rules), -1.0)
         for k in range(len(self.rules)):

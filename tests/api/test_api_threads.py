@@ -1,5 +1,6 @@
 """How many threads a worker gives its blocking routes (`Settings.blocking_threads`), and that a turn on
-each of them runs alone: concurrent messages to one worker are served one at a time, in order."""
+each of them runs alone: concurrent messages to one worker are served one at a time, in order. Also the
+start-up's garbage-collector freeze of the loaded models."""
 
 from __future__ import annotations
 
@@ -84,3 +85,21 @@ def test_turns_overlap_only_up_to_the_thread_limit(
         assert wrapped.most == 1
     else:
         assert wrapped.most >= overlap  # several turns did run at once with more threads
+
+
+def test_the_default_manager_factory_freezes_what_it_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Objects alive after the build are moved out of the garbage collector's generations."""
+    import gc
+
+    import dialogue.system
+    from api.main import default_manager_factory
+
+    loaded = [[i] for i in range(1000)]  # stands for the models: long-lived container objects
+    fake = type("FakeManager", (), {"explainer": None, "loaded": loaded})()
+    monkeypatch.setattr(dialogue.system, "build_manager", lambda settings: fake)
+    gc.unfreeze()
+    try:
+        assert default_manager_factory(Settings(llm_model="none"))() is fake
+        assert gc.get_freeze_count() >= len(loaded)
+    finally:
+        gc.unfreeze()
