@@ -79,6 +79,7 @@ def write_stores(request: Request, manager: DialogueService) -> WriteStores:
             store.keys,
             lease_seconds=getattr(state, "session_lock_lease_seconds", LEASE_SECONDS),
             wait_seconds=getattr(state, "session_lock_wait_seconds", WAIT_SECONDS),
+            preloader=store,  # the lock's script also loads the session: the turn's load is free
         )
         idem = IdempotencyStore(store.client, store.keys, ttl_seconds=store.ttl_ms / 1000)
         found = cache[id(store.client)] = WriteStores(locks, idem)

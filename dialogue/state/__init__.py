@@ -20,13 +20,16 @@ from dialogue.state.events import (
     TurnsRewound,
     UserUttered,
     event_types,
+    with_event_id,
 )
 from dialogue.state.ordered import OrderedSet
 from dialogue.state.profile import UserProfile
 from dialogue.state.rewind import effective_events, rewind, rewind_target
 from dialogue.state.serialize import (
+    EventCache,
     event_from_dict,
     event_from_json,
+    event_to_bytes,
     event_to_dict,
     event_to_json,
     profile_from_json,
@@ -45,6 +48,7 @@ __all__ = [
     "CritiqueGiven",
     "DialogueState",
     "Event",
+    "EventCache",
     "FeedbackGiven",
     "ItemAccepted",
     "ItemMentioned",
@@ -67,6 +71,7 @@ __all__ = [
     "effective_events",
     "event_from_dict",
     "event_from_json",
+    "event_to_bytes",
     "event_to_dict",
     "event_to_json",
     "event_types",
@@ -76,4 +81,5 @@ __all__ = [
     "rewind_target",
     "state_from_json",
     "state_to_json",
+    "with_event_id",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import time
 from collections.abc import Callable
 from dataclasses import field
@@ -31,6 +32,7 @@ from recsys.errors import ValidationError
 
 MAX_TEXT = 20_000  # characters in one utterance / profile text
 ID_PATTERN = r"^[A-Za-z0-9_.@:-]{1,128}$"  # session, user and event ids (no braces: they go into Redis keys)
+_ID_RE = re.compile(ID_PATTERN)
 
 # == recsys.models.types.ATTRIBUTE_KINDS (checked by the tests; not imported: that module pulls numpy / scipy)
 AttributeKind = Literal["genre", "director", "writer", "star", "tag", "decade"]
@@ -281,6 +283,17 @@ class TurnsRewound(Event):
     """Undo: the state goes back to just before the user's turn `to_turn` (see `state.effective_events`)."""
 
     to_turn: Turn
+
+
+def with_event_id(event: E, event_id: str) -> E:
+    """A copy of `event` with `event_id` set. Only the id is checked: the other fields were validated
+    when `event` was built (a store stamps every event it appends; re-validating them all is waste)."""
+    if not isinstance(event_id, str) or _ID_RE.fullmatch(event_id) is None:
+        raise ValidationError(f"{type(event).__name__}: event_id: invalid id {event_id!r}")
+    copy = object.__new__(type(event))
+    copy.__dict__.update(event.__dict__)
+    object.__setattr__(copy, "event_id", event_id)
+    return copy
 
 
 def _same_kind(kind: str, names: tuple[str, ...], what: str) -> None:

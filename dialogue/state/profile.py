@@ -36,6 +36,7 @@ from dialogue.state.events import (
     ProfileEdited,
     QuestionAnswered,
     SessionStarted,
+    TurnsRewound,
 )
 from dialogue.state.ordered import OrderedSet
 from dialogue.state.rewind import effective_indices
@@ -91,15 +92,40 @@ class UserProfile:
             raise ValidationError(
                 f"session {session_id} has {len(events)} events but {done} were already merged"
             )
-        for i in effective_indices(events):
-            if i >= done:
-                rule = _MERGE_RULES.get(type(events[i]))
-                if rule is not None:
-                    rule(self, events[i])
-        self.merged_events[session_id] = len(events)
-        if len(events) > done:
-            self.updated_at = max(self.updated_at, events[-1].at)
+        new = [events[i] for i in effective_indices(events) if i >= done]
+        self._fold(session_id, new, len(events), events[-1].at)
         return len(events) - done
+
+    def merge_tail(self, session_id: str, start: int, tail: Sequence[Event]) -> int:
+        """`merge_session` given only the events from index `start` on (the log's first `start` entries
+        are not needed): what a store reads when it knows what was merged already.
+
+        `start` must be what this profile has merged of the session. A tail without TurnsRewound folds
+        exactly as the whole log would (an undo only cancels events before it); a tail with one raises
+        ValidationError - merge the whole log then. Returns how many events were newly considered.
+        """
+        done = self.merged_events.get(session_id, 0)
+        if start != done:
+            raise ValidationError(
+                f"session {session_id}: tail starts at event {start}, but {done} events were merged"
+            )
+        if start == 0:
+            return self.merge_session(session_id, tail)
+        if any(isinstance(e, TurnsRewound) for e in tail):
+            raise ValidationError(f"session {session_id}: a tail with an undo needs the whole log to merge")
+        self._fold(session_id, tail, start + len(tail), tail[-1].at if tail else 0.0)
+        return len(tail)
+
+    def _fold(self, session_id: str, new: Sequence[Event], length: int, last_at: float) -> None:
+        """Apply the merge rules to `new` (the effective events not merged yet); the log now has `length`
+        events, the last one at `last_at`."""
+        for event in new:
+            rule = _MERGE_RULES.get(type(event))
+            if rule is not None:
+                rule(self, event)
+        if length > self.merged_events.get(session_id, 0):
+            self.updated_at = max(self.updated_at, last_at)
+        self.merged_events[session_id] = length
 
     def set_profile_text(self, text: str, *, by_user: bool) -> None:
         """Replace the language profile text (a new profile_version)."""

@@ -9,6 +9,9 @@ The lock is a lease: `SET <key> <token> NX PX <lease>` at `crs:{s:<sid>}:lock` (
 - Release and renewal compare the token in Lua, so a holder never frees or extends a lock it lost.
 - A process-wide renewer thread extends every held lease each `lease / 3` seconds, so a long turn (a slow
   language model) keeps its lock, while a holder that dies (worker killed) frees it within one lease.
+- With a `preloader` (the `StateStore`), taking the lock also loads the session in the same Lua script
+  (`StateStore.lock_and_preload`): the write's first `load_state` then costs no round trip. The preload is
+  dropped when the lock is released.
 - Waiting is bounded: `wait_seconds` of polling with jittered exponential backoff (5 ms .. 50 ms), then
   `SessionBusyError` (HTTP 409 with Retry-After). Redis unreachable: StoreUnavailableError (503).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 import threading
 import time
@@ -24,6 +28,7 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import redis
 
@@ -49,6 +54,14 @@ return 0
 """
 
 
+class Preloader(Protocol):
+    """Takes a session lock and loads the session in one round trip (`StateStore` is one)."""
+
+    def lock_and_preload(self, session_id: str, lock_key: str, token: str, lease_ms: int) -> bool: ...
+
+    def drop_preloaded(self, session_id: str) -> None: ...
+
+
 class SessionBusyError(ConflictError):
     """Another write of the same session held its lock for longer than the caller may wait."""
 
@@ -61,6 +74,7 @@ class Lease:
 
     key: str
     token: str
+    session_id: str = ""
     acquired_at: float = field(default_factory=time.monotonic)
     lost: bool = False  # renewal found someone else's token: the lease ran out while held
 
@@ -80,6 +94,7 @@ class SessionLocks:
         *,
         lease_seconds: float = LEASE_SECONDS,
         wait_seconds: float = WAIT_SECONDS,
+        preloader: Preloader | None = None,
     ) -> None:
         if lease_seconds <= 0 or wait_seconds < 0:
             raise ValidationError(
@@ -89,6 +104,7 @@ class SessionLocks:
         self.keys = keys or Keys()
         self.lease_ms = max(1, round(lease_seconds * 1000))
         self.wait_seconds = wait_seconds
+        self.preloader = preloader
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
 
@@ -102,8 +118,12 @@ class SessionLocks:
         sleep = _MIN_SLEEP
         while True:
             with unavailable_as_error("lock session"):
-                if self.client.set(key, token, nx=True, px=self.lease_ms):
-                    lease = Lease(key, token)
+                if self.preloader is not None:
+                    taken = self.preloader.lock_and_preload(session_id, key, token, self.lease_ms)
+                else:
+                    taken = bool(self.client.set(key, token, nx=True, px=self.lease_ms))
+                if taken:
+                    lease = Lease(key, token, session_id)
                     _renewer.add(self, lease)
                     return lease
             remaining = deadline - time.monotonic()
@@ -118,6 +138,8 @@ class SessionLocks:
     def release(self, lease: Lease) -> bool:
         """Free the lock if it is still ours; False (logged) if the lease had run out meanwhile."""
         _renewer.discard(lease)
+        if self.preloader is not None and lease.session_id:
+            self.preloader.drop_preloaded(lease.session_id)
         with unavailable_as_error("unlock session"):
             released = bool(self._release(keys=[lease.key], args=[lease.token]))
         if not released:
@@ -161,8 +183,9 @@ class _Entry:
 
 class _Renewer:
     """One daemon thread per process that extends every held lease a third of a lease after its last
-    extension (woken at once when a lease is added, so short leases are served on time), and retries the
-    releases that failed while Redis was away."""
+    extension (woken when a lease is added that is due before its current wake-up, so short leases are
+    served on time - and a busy server's stream of ordinary leases does not wake it per request), and
+    retries the releases that failed while Redis was away."""
 
     RELEASE_RETRY_SECONDS = 0.25
 
@@ -170,6 +193,7 @@ class _Renewer:
         self._held: dict[str, _Entry] = {}  # by lease token
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._waiting_until: float | None = None  # the renewer's wake-up while it waits; None: scanning
 
     def add(self, locks: SessionLocks, lease: Lease) -> None:
         self._put(_Entry(weakref.ref(locks), lease, time.monotonic() + locks.lease_ms / 3000))
@@ -188,7 +212,8 @@ class _Renewer:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="crs-lock-renewer", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif self._waiting_until is not None and entry.due < self._waiting_until:
+                self._cond.notify()  # due before the renewer's wake-up; else it finds it by then
 
     def _due(self) -> list[tuple[SessionLocks, _Entry]]:
         """Wait until some entry is due; return the due ones (rescheduled)."""
@@ -207,7 +232,11 @@ class _Renewer:
                 if due:
                     return due
                 next_due = min((e.due for e in self._held.values()), default=None)
-                self._cond.wait(None if next_due is None else max(0.001, next_due - now))
+                self._waiting_until = math.inf if next_due is None else next_due
+                try:
+                    self._cond.wait(None if next_due is None else max(0.001, next_due - now))
+                finally:
+                    self._waiting_until = None
 
     def _run(self) -> None:
         while True:

@@ -8,6 +8,12 @@
   erases all of it. Key layout: `dialogue.store.keys`.
 - Errors: missing / expired session -> SessionNotFoundError; Redis unreachable -> StoreUnavailableError;
   appending to an ended session -> SessionEndedError; lost write races -> ConflictError.
+- Round trips: a turn under the session's lock taken with `lock_and_preload` (what the API does) costs
+  four - lock + load + turn counter (one script, pipelined with the owner's profile once the owner is
+  known), the append (which commits the turn number), the profile's compare-and-set (merging the events
+  just appended onto the profile read with the lock; `dialogue.store.merging`), the release. What is kept
+  in process between them, and why it cannot go stale: `dialogue.store.prefetch`. Stored events are
+  decoded once per process (`EVENT_CACHE`).
 - Runs on one Redis server or on a Redis Cluster (`connect` picks by URL): every script and transaction
   touches the keys of one session or of one user only (one hash tag, one slot); commands that span
   several sessions (the index of a user's sessions, deleting a user) are sent per session.
@@ -15,26 +21,27 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterable
 
 import redis
 
-from dialogue.state.events import Event, SessionEnded, SessionStarted, TurnsRewound
+from dialogue.state.events import Event, SessionEnded, SessionStarted, TurnsRewound, with_event_id
 from dialogue.state.profile import UserProfile
 from dialogue.state.serialize import (
     STATE_SCHEMA,
-    event_from_json,
+    EventCache,
     event_to_json,
     state_from_json,
     state_to_json,
 )
 from dialogue.state.state import DialogueState
-from dialogue.store import scripts
+from dialogue.store import erase, merging, scripts
 from dialogue.store.connection import RedisClient, connect, unavailable_as_error
 from dialogue.store.keys import DEFAULT_PREFIX, Keys, check_session_id, check_user_id
+from dialogue.store.prefetch import Owners, Preload, Preloads
 from dialogue.store.profiles import ProfileStore
 from recsys.errors import ConflictError, SessionEndedError, SessionNotFoundError, ValidationError
 from recsys.settings import Settings, get_settings
@@ -42,6 +49,8 @@ from recsys.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY = 64  # cache a state snapshot once this many events lie beyond the last one
+# Decoded events by their stored bytes, shared by the stores of the process (content-addressed: safe).
+EVENT_CACHE = EventCache()
 
 
 def _text(value: bytes | str) -> str:
@@ -58,6 +67,7 @@ class StateStore:
         ttl_seconds: float = 3600,
         prefix: str = DEFAULT_PREFIX,
         snapshot_every: int = SNAPSHOT_EVERY,
+        event_cache: EventCache | None = None,
     ) -> None:
         if ttl_seconds <= 0:
             raise ValidationError(f"ttl_seconds must be > 0, got {ttl_seconds}")
@@ -66,12 +76,17 @@ class StateStore:
         self.ttl_ms = max(1, round(ttl_seconds * 1000))
         self.snapshot_every = snapshot_every
         self.profiles = ProfileStore(client, self.keys)
+        self.events = event_cache if event_cache is not None else EVENT_CACHE
+        self._preloads = Preloads()
+        self._owners = Owners()
         self._create = client.register_script(scripts.CREATE_SESSION)
         self._append = client.register_script(scripts.APPEND_EVENTS)
         self._next_turn = client.register_script(scripts.NEXT_TURN)
         self._load = client.register_script(scripts.LOAD)
         self._save_snapshot = client.register_script(scripts.SAVE_SNAPSHOT)
         self._touch = client.register_script(scripts.TOUCH)
+        self._events_from = client.register_script(scripts.EVENTS_FROM)
+        self._lock_load = client.register_script(scripts.LOCK_AND_LOAD)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kwargs: object) -> StateStore:
@@ -111,10 +126,18 @@ class StateStore:
             if index is not None and self.client.zscore(index, sid) is None:
                 self.client.delete(*self.keys.session_keys(sid))  # the user was deleted meanwhile
                 raise ConflictError(f"user {user_id!r} was deleted while session {sid} was being created")
+        self._owners.put(sid, user_id)
         return sid
 
     def next_turn(self, session_id: str) -> int:
-        """A new turn number for the session (1, 2, ...; concurrent callers get distinct numbers)."""
+        """A new turn number for the session (1, 2, ...; concurrent callers get distinct numbers).
+
+        Under a lock taken with `lock_and_preload` the number is handed out without a round trip and
+        committed by the next `append_events` (which refuses it with ConflictError if the counter moved).
+        """
+        reserved = self._preloads.reserve_turn(session_id)
+        if reserved is not None:
+            return reserved
         with unavailable_as_error("next turn"):
             turn = self._next_turn(keys=self._session_keys(session_id), args=[self.ttl_ms])
         self._check_code(int(turn), session_id)
@@ -128,7 +151,7 @@ class StateStore:
         `create_session` writes it) and SessionEnded may only come last; after it, the session refuses
         events (SessionEndedError).
         """
-        batch = [e if e.event_id else dataclasses.replace(e, event_id=uuid.uuid4().hex) for e in events]
+        batch = [e if e.event_id else with_event_id(e, os.urandom(16).hex()) for e in events]
         if not batch:
             return 0
         for i, event in enumerate(batch):
@@ -136,13 +159,25 @@ class StateStore:
                 raise ValidationError("session_started is written by create_session, not appended")
             if isinstance(event, SessionEnded) and i != len(batch) - 1:
                 raise ValidationError("session_ended must be the last event of its batch")
+        claim = self._preloads.claim(session_id)
         args: list[object] = [self.ttl_ms, "1" if isinstance(batch[-1], SessionEnded) else "0"]
+        args += claim if claim is not None else ("", "")
         for event in batch:
-            args += [event.event_id, event_to_json(event)]
+            args += [event.event_id, self.events.encode(event)]
+        self._preloads.drop(session_id)  # a load fetched with the lock no longer shows the whole log
         with unavailable_as_error("append events"):
             result = self._append(keys=self._session_keys(session_id), args=args)
+        if claim is not None:
+            self._preloads.claimed(session_id, claim[1] if int(result[0]) >= 0 else None)
+        if int(result[0]) == -3:
+            raise ConflictError(
+                f"session {session_id} took another turn while this one ran (its lock was lost); retry"
+            )
         self._check_code(int(result[0]), session_id)
-        return int(result[0])
+        added, length = int(result[0]), int(result[1])
+        if added == len(batch):  # contiguous at the end of the log: a merge need not read them back
+            self._preloads.appended(session_id, length - added, batch)
+        return added
 
     def load_events(self, session_id: str) -> list[Event]:
         """The session's whole event log, oldest first."""
@@ -154,13 +189,18 @@ class StateStore:
 
         A new snapshot is cached once `snapshot_every` events lie beyond the previous one.
         """
-        snapshot, start, raw = self._load_raw(session_id, use_snapshot=True)
+        preload = self._preloads.take(session_id)
+        if preload is None:
+            snapshot, start, raw = self._load_raw(session_id, use_snapshot=True)
+        else:
+            snapshot, start, raw = preload.snapshot, preload.start, preload.raw
         tail = [self._decode(r, session_id, start + i) for i, r in enumerate(raw)]
         state = self._from_snapshot(snapshot, start, tail, session_id) if snapshot else None
         if state is None:
             events = tail if start == 0 else self.load_events(session_id)
             state = DialogueState.replay(events)
             start = 0
+        self._owners.put(session_id, state.user_id)
         if state.event_count - start >= self.snapshot_every:
             with unavailable_as_error("save snapshot"):
                 self._save_snapshot(
@@ -169,12 +209,60 @@ class StateStore:
                 )
         return state
 
+    def lock_and_preload(self, session_id: str, lock_key: str, token: str, lease_ms: int) -> bool:
+        """`SET lock_key token NX PX lease_ms` and, if taken, the session's load in the same script (kept
+        for this thread's next `load_state` of the session; see `dialogue.store.prefetch`).
+
+        `lock_key` must be under the session's hash tag (`Keys.session(sid, "lock")`). True: the lock is
+        ours (whether or not the session exists - reading it will tell); False: someone else holds it.
+        """
+        keys = [*self._session_keys(session_id), lock_key]
+        args = [self.ttl_ms, STATE_SCHEMA, token, lease_ms]
+        _, owner = self._owners.get(session_id)
+        profile: bytes | None = None
+        with unavailable_as_error("lock session"):
+            if owner is not None and isinstance(self.client, redis.Redis):  # a cluster: other slot
+                result, profile = self._lock_load_and_profile(keys, args, owner)
+            else:
+                result = self._lock_load(keys=keys, args=args)
+        if not int(result[0]):
+            return False
+        self._preloads.begin(session_id)
+        if profile is not None:
+            self._preloads.put_profile_read(owner, profile)  # type: ignore[arg-type]
+        if int(result[1]) == 1:
+            _, _, user, snapshot, start, raw, counter, ended = result
+            self._preloads.put(session_id, Preload(_text(user) or None, _text(snapshot), int(start), raw))
+            if _text(ended) != "1":
+                self._preloads.set_turn_counter(session_id, int(counter))
+        return True
+
+    def _lock_load_and_profile(self, keys: list[str], args: list[object], owner: str) -> tuple[list, bytes]:
+        """LOCK_AND_LOAD and a GET of the (known) owner's profile, pipelined: one round trip. Reading the
+        profile as the lock is taken is what the turn's `get_profile` would read a moment later."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.evalsha(self._lock_load.sha, len(keys), *keys, *args)
+            pipe.get(self.keys.user(owner, "profile"))
+            result, raw = pipe.execute(raise_on_error=False)
+        if isinstance(result, redis.exceptions.NoScriptError):  # a new server: load the script, once
+            result = self._lock_load(keys=keys, args=args)
+        for answer in (result, raw):
+            if isinstance(answer, Exception):
+                raise answer
+        return result, raw if isinstance(raw, bytes) else (raw or "").encode()
+
+    def drop_preloaded(self, session_id: str) -> None:
+        """Forget what this thread kept about the session (its lock is being released)."""
+        self._preloads.end(session_id)
+
     def session_user(self, session_id: str) -> str | None:
         """The user id of a session (None if anonymous); refreshes the session's expiry."""
         with unavailable_as_error("read session"):
             result = self._touch(keys=self._session_keys(session_id), args=[self.ttl_ms])
         self._check_code(int(result[0]), session_id)
-        return _text(result[1]) or None
+        owner = _text(result[1]) or None
+        self._owners.put(session_id, owner)
+        return owner
 
     def session_ttl(self, session_id: str) -> float | None:
         """Seconds until the session expires (None if it does not exist). Does not refresh it."""
@@ -185,6 +273,8 @@ class StateStore:
     def delete_session(self, session_id: str) -> bool:
         """Delete a session and its index entry; False if there was no such session."""
         keys = self._session_keys(session_id)
+        self._preloads.drop(session_id)
+        self._owners.drop(session_id)
         with unavailable_as_error("delete session"):
             owner = self._owner(session_id)
             deleted = self.client.delete(*keys)
@@ -210,82 +300,40 @@ class StateStore:
 
     def get_profile(self, user_id: str) -> UserProfile:
         """The user's profile (a new empty one, version 0, if none is stored)."""
-        return self.profiles.get(user_id)
+        raw = self._preloads.take_profile_read(user_id)  # read with the session's lock
+        if raw is None:
+            raw = self.profiles.get_raw(user_id)
+        self._preloads.put_profile(user_id, raw)  # the first guess of a merge in this lock hold
+        return self.profiles.parse(user_id, raw)
 
     def put_profile(self, profile: UserProfile) -> UserProfile:
         """Write `profile` if nobody wrote it since it was read (else ConflictError); see ProfileStore.put."""
+        self._preloads.take_profile_read(profile.user_id)  # no longer what is stored
         return self.profiles.put(profile)
 
     def update_profile(self, user_id: str, mutate: Callable[[UserProfile], None]) -> UserProfile:
         """Apply `mutate` to the stored profile, retrying on concurrent writes."""
+        self._preloads.take_profile_read(user_id)  # no longer what is stored
         return self.profiles.update(user_id, mutate)
 
     def merge_session(self, session_id: str) -> UserProfile | None:
         """Merge the session's not-yet-merged events into its user's profile (None: anonymous session).
 
-        Idempotent: merging again only adds what happened since (see `UserProfile.merge_session`).
+        Idempotent: merging again only adds what happened since (see `UserProfile.merge_session`). Reads
+        only the events the profile has not merged yet (the whole log if they hold an undo), and writes
+        nothing when there are none. Three round trips: the profile, the new events, the compare-and-set.
         """
-        events = self.load_events(session_id)
-        user_id = events[0].user_id  # type: ignore[attr-defined] - the log starts with SessionStarted
-        if user_id is None:
-            return None
-        return self.profiles.update(
-            user_id, lambda p: p.merge_session(session_id, events), require_session=session_id
-        )
+        return merging.merge_session(self, session_id)
 
     def delete_user(self, user_id: str) -> int:
         """Erase the user: every session of theirs, their profile and their index. Returns keys deleted.
 
-        Besides the session keys the store itself writes, any other key under a session's hash tag (an
-        idempotency record holding a response, a lock) goes too: one SCAN over the keyspace, on every
-        node of a cluster, finds them.
+        Any other key under a session's hash tag (an idempotency record, a lock) goes too (see
+        `dialogue.store.erase`).
         """
-        profile, index = self.keys.user_keys(check_user_id(user_id))
-        with unavailable_as_error("delete user"):
-            while True:
-                with self.client.pipeline(transaction=True) as pipe:  # explicit: a cluster's default is False
-                    try:
-                        pipe.watch(index)
-                        sids = [_text(s) for s in pipe.zrange(index, 0, -1)]
-                        pipe.multi()
-                        pipe.delete(profile, index)
-                        (deleted,) = pipe.execute()
-                        break
-                    except redis.WatchError:
-                        continue  # a session was created meanwhile: read the index again
-            # After the index is gone, a session still being created deletes itself (create_session).
-            # One DEL per key: a cluster pipeline spans slots, but not within one command.
-            with self.client.pipeline(transaction=False) as pipe:
-                for sid in sids:
-                    for key in self.keys.session_keys(sid):
-                        pipe.delete(key)
-                deleted += sum(pipe.execute())
-            deleted += self._delete_other_session_keys(set(sids))
-        return int(deleted)
+        return erase.delete_user(self.client, self.keys, user_id)
 
     # ------------------------------------------------------------ internals
-
-    def _delete_other_session_keys(self, sids: set[str]) -> int:
-        """Delete every key under the hash tag of these sessions that is not one of SESSION_PARTS.
-
-        One SCAN of `<prefix>{s:*` (redis-py's cluster client scans every primary); the session id is
-        read back from each key's tag.
-        """
-        if not sids:
-            return 0
-        head = len(self.keys.prefix) + 3  # "<prefix>{s:"
-        found = []
-        for raw in self.client.scan_iter(match=self.keys.pattern()[:-1] + "{s:*", count=1000):
-            key = _text(raw)
-            end = key.find("}", head)
-            if end > 0 and key[head:end] in sids:
-                found.append(key)
-        if not found:
-            return 0
-        with self.client.pipeline(transaction=False) as pipe:
-            for key in found:
-                pipe.delete(key)
-            return sum(pipe.execute())
 
     def _session_keys(self, session_id: str) -> list[str]:
         return self.keys.session_keys(check_session_id(session_id))
@@ -312,10 +360,9 @@ class StateStore:
         _, _, snapshot, start, raw = result
         return _text(snapshot), int(start), raw
 
-    @staticmethod
-    def _decode(raw: bytes, session_id: str, index: int) -> Event:
+    def _decode(self, raw: bytes, session_id: str, index: int) -> Event:
         try:
-            return event_from_json(raw)
+            return self.events.decode(raw)
         except ValidationError as exc:
             raise ValidationError(f"session {session_id}, event #{index}: {exc}") from exc
 

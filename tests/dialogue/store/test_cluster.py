@@ -162,7 +162,7 @@ def test_conversation_and_user_deletion_on_a_cluster(
 
 
 def test_concurrent_turns_and_profile_updates_on_a_cluster(cluster_url: str) -> None:
-    """Scripts (turn counter, appends) and WATCH / MULTI transactions (profiles) under contention."""
+    """Scripts (turn counter, appends, profile compare-and-set) under contention."""
     store = StateStore(connect(Settings(redis_url=cluster_url)), ttl_seconds=60, snapshot_every=16)
     try:
         sid = store.create_session("frank")

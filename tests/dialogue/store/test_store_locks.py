@@ -115,3 +115,32 @@ def test_release_missed_while_redis_was_down_lands_after_its_restart(redis_serve
     assert not server.client().exists(lease.key)  # freed long before its lease ran out
     with locks.hold("s"):
         pass
+
+
+def test_a_short_lease_after_long_ones_is_still_renewed_without_waking_per_lease(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dialogue.store import locks as locks_module
+
+    renewer = locks_module._renewer
+    notified = [0]
+    original = renewer._cond.notify
+
+    def counting(n: int = 1) -> None:
+        notified[0] += 1
+        original(n)
+
+    monkeypatch.setattr(renewer._cond, "notify", counting)
+    long = SessionLocks(redis_client, lease_seconds=30)
+    with long.hold("long-1"):
+        time.sleep(0.05)  # the renewer now waits for the first long lease's renewal, ~10 s away
+        before = notified[0]
+        for i in range(10):  # leases due after that wake-up: nobody wakes the renewer
+            with long.hold(f"long-{i + 2}"):
+                pass
+        assert notified[0] == before
+        short = SessionLocks(redis_client, lease_seconds=0.3)
+        with short.hold("short") as lease:  # due before: the renewer is woken and renews it in time
+            time.sleep(0.8)
+            assert redis_client.get(lease.key) == lease.token.encode()
+        assert notified[0] >= before + 1 and not lease.lost
