@@ -10,8 +10,9 @@ neighbours — chosen with probability proportional to `attribute_weight`, `co_m
 
 A query's restart distribution holds its liked items (by weight) and liked attribute nodes (sharing
 `attribute_seed_share` of the mass when both are present); a known user restarts at its training items.
-Power iteration (scipy sparse, all queries of a batch at once as columns) runs until the L1 change is
-below `tol` or `max_iter` steps; mass reaching a node without out-edges returns to the restart.
+Power iteration (scipy sparse, one query at a time) runs until the L1 change is below `tol` or
+`max_iter` steps; mass reaching a node without out-edges returns to the restart (so the result is
+exactly ``y / sum(y)`` for ``y = alpha (I - (1 - alpha) P)^-1 r``, tested in tests/graph/test_ppr_walk.py).
 Disliked items and attributes never enter the restart; instead the walk from them is subtracted
 (``score = ppr(liked) - disliked_weight * ppr(disliked)``). Scores are divided by
 ``(in-degree)^popularity_exponent`` to temper the walk's pull towards hubs.
@@ -27,10 +28,21 @@ Walks are memoised per model (`WALK_CACHE` most recent restart distributions, ke
 non-zero entries): a dialogue ranks the same seeds several times (the policy's candidate pool, then the
 recommendation; again on every turn that does not change the likes), and a walk is deterministic, so a
 repeated restart returns the stored vector (read-only) instead of ~10 sparse products over the graph.
-Measured on the dialogue's graph (18k nodes): a walk costs ~2.7 ms of CPU, a memo hit ~0.05 ms (also the
-whole overhead of a miss), the memo ~9 MB per process; `python -m dialogue.bench turns --sessions 30`
-(varied scripts, one session per conversation) hit it on 155 of 217 walks asked for: the turns that
-keep the seeds (critiques, rejections, "more", questions) reuse the walk of the previous turn.
+Measured on the dialogue's graph (18k nodes, 324k edges, ~9-10 steps per walk from the dialogue's
+restarts): a walk costs ~2.5 ms of CPU (the previous loop, like `_walk_reference`, ~2.6 ms back to back;
+`_walk` gives the same vectors, max abs difference < 1e-6, by accumulating the product into a buffer
+holding the restart term, taking the lost mass from the 37 dangling nodes and following only the seeds'
+out-edges on the first step: graph/walk_operator.py); ~0.25 ms of each step is the sparse product
+itself, which bounds what any rewrite of this loop can save. Not worth it, measured: liked and disliked
+walks as one 2-column product (scipy's csr_matvecs: 1.0 ms a step against 2 x 0.27 ms), sparse products
+on the second step too (slicing the out-edges evicts the matrix from cache: slower than the full
+product), GMRES on ``(I - (1 - alpha) P) y = alpha r`` (7 products for 40x the power iteration's error).
+Since ``y`` is linear in r, walks of single seeds could be memoised and mixed exactly (up to `tol`); not
+done: a turn that changes the likes adds a new seed, which costs a walk either way.
+A memo hit costs ~0.05 ms (also the whole overhead of a miss), the memo ~9 MB per process;
+`python -m dialogue.bench turns --sessions 30` (varied scripts, one session per conversation) hit it
+on 155 of 217 walks asked for: the turns that keep the seeds (critiques, rejections, "more",
+questions) reuse the walk of the previous turn.
 """
 
 from __future__ import annotations
@@ -46,13 +58,15 @@ import scipy.sparse as sp
 from graph.adjacency import attribute_global_nodes, homogeneous_adjacency, node_layout, row_normalize
 from graph.artifacts import item_graph
 from graph.item_graph import ATTRIBUTE_NODE_TYPES, KIND_EDGE
+from graph.walk_operator import WalkOperator
 from recsys.errors import ValidationError
 from recsys.models.base import Recommender
 from recsys.models.types import Profile, TrainData
 
 ATTRIBUTE_RELATIONS = tuple(rel for _, rel in KIND_EDGE.values())
+SPARSE_STEP_MAX_COST = 0.3  # first step from the seeds alone when they touch < 30% of the edges
 WALK_CACHE = 128  # memoised walks per model (each n_nodes float32: ~72 KB on the dialogue's 18k nodes)
-_UNPICKLED = ("_walks", "_walks_lock")  # the memo is rebuilt after load, never saved
+_UNPICKLED = ("_walks", "_walks_lock", "_walk_ops")  # rebuilt after load, never saved
 
 
 def collaborative_neighbors(user_items: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -113,7 +127,8 @@ class PersonalizedPageRank(Recommender):
 
     # ---- fitting ------------------------------------------------------------------------------------
     def _fit(self, data: TrainData, *, show_progress: bool) -> None:
-        self.__dict__.pop("_walks", None)  # walks over the previous graph
+        for name in ("_walks", "_walk_ops"):  # walks over the previous graph
+            self.__dict__.pop(name, None)
         graph = item_graph(data)  # the stored graph when training fetched it
         layout = node_layout(graph, ("item", *ATTRIBUTE_NODE_TYPES))
         n, n_items = layout.n_nodes, data.n_items
@@ -169,20 +184,54 @@ class PersonalizedPageRank(Recommender):
         return x
 
     def _walk(self, r: np.ndarray) -> np.ndarray:
-        x = r.copy()
+        """Power iteration from `r`: ``x <- (1 - alpha) P x + (alpha + lost) r`` until the L1 change < tol.
+
+        The same iterates as the textbook form (`_walk_reference`), computed with less work per step:
+        the product accumulates into a buffer already holding the restart term, with ``(1 - alpha)``
+        folded into a copy of the matrix; the lost mass comes from the few dangling nodes instead of a
+        sum over the product; and the first step, from a restart of a few seeds, only follows those
+        seeds' out-edges.
+        """
+        ops = self._walk_operator()
         a = self.alpha
-        diff = np.empty_like(r)
-        for _ in range(self.max_iter):  # one sparse product and in-place vector updates per step
-            new = self.transition_t_ @ x
-            new *= 1.0 - a
-            lost = 1.0 - a - float(new.sum())  # mass stuck at nodes without out-edges
-            new += (a + max(lost, 0.0)) * r
+        x = r.copy()
+        new, diff = np.empty_like(r), np.empty_like(r)
+        seeds = np.flatnonzero(r)
+        for step in range(self.max_iter):
+            # mass reaching nodes without out-edges: the share of x at dangling nodes, plus any drift of
+            # sum(x) from 1 (exactly what ``1 - a - sum((1 - a) P x)`` measures)
+            lost = (1.0 - a) * (1.0 - float(x.sum()) + float(x[ops.dangling].sum()))
+            np.multiply(r, a + max(lost, 0.0), out=new)
+            if step == 0 and ops.sparse_cost(seeds) < SPARSE_STEP_MAX_COST:
+                ops.sparse_matvec_add(x, seeds, new)  # x == r: only the seeds' out-edges
+            else:
+                ops.matvec_add(x, new)
             np.subtract(new, x, out=diff)
             delta = float(np.abs(diff, out=diff).sum())
+            x, new = new, x
+            if delta < self.tol:
+                break
+        return x
+
+    def _walk_reference(self, r: np.ndarray) -> np.ndarray:
+        """The textbook power iteration `_walk` computes faster (kept for tests and benchmarks)."""
+        x = r.copy()
+        a = self.alpha
+        for _ in range(self.max_iter):
+            new = (1.0 - a) * (self.transition_t_ @ x)
+            lost = 1.0 - a - float(new.sum())  # mass stuck at nodes without out-edges
+            new += (a + max(lost, 0.0)) * r
+            delta = float(np.abs(new - x).sum())
             x = new
             if delta < self.tol:
                 break
         return x
+
+    def _walk_operator(self) -> WalkOperator:
+        ops = self.__dict__.get("_walk_ops")
+        if ops is None:  # built on first use (and after load): derived from transition_t_, never saved
+            ops = self.__dict__.setdefault("_walk_ops", WalkOperator(self.transition_t_, 1.0 - self.alpha))
+        return ops
 
     def _memo(self) -> tuple[OrderedDict[tuple[bytes, bytes], np.ndarray], threading.Lock]:
         memo = self.__dict__.get("_walks")
