@@ -135,6 +135,14 @@ def join_words(words: Sequence[str], conjunction: str = "and") -> str:
     return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
 
 
+@dataclass(frozen=True, slots=True)
+class _SeedPeople:
+    """The seeds of one explanation and, per role of _ROLES, (seed, its names lower-cased) per seed."""
+
+    seeds: list[CatalogItem]
+    people: tuple[tuple[tuple[CatalogItem, tuple[str, ...]], ...], ...]
+
+
 class TemplateExplainer(Explainer):
     """Explanations from catalog facts (see the module docstring)."""
 
@@ -142,8 +150,39 @@ class TemplateExplainer(Explainer):
         self.index = index
 
     def explain(self, item: CatalogItem, prefs: Preferences, provenance: Mapping[str, Trace]) -> str:
+        return self._explain(item, prefs, provenance, self._seed_people(prefs))
+
+    def explain_many(
+        self,
+        items: Sequence[CatalogItem],
+        prefs: Preferences,
+        provenances: Sequence[Mapping[str, Trace]],
+        *,
+        profile_text: str = "",
+    ) -> list[ItemExplanation]:
+        """`explain` for each item, the seeds' facts gathered once for all of them."""
+        if type(self).explain is not TemplateExplainer.explain:  # a subclass's own explain is the truth
+            return super().explain_many(items, prefs, provenances, profile_text=profile_text)
+        facts = self._seed_people(prefs)
+        return [
+            ItemExplanation(self._explain(item, prefs, prov, facts), "template")
+            for item, prov in zip(items, provenances, strict=True)
+        ]
+
+    def _seed_people(self, prefs: Preferences) -> _SeedPeople:
+        """The (up to 20) seeds and, per role, each seed's names lower-cased."""
         seeds = [self.index.item(i) for i in prefs.seed_items[:20]]
-        reasons = [r for r in (self._shared_person(item, seeds), self._liked_attributes(item, prefs)) if r]
+        people = tuple(
+            tuple((seed, tuple(p.lower() for p in getattr(seed, field))) for seed in seeds)
+            for field, _ in _ROLES
+        )
+        return _SeedPeople(seeds, people)
+
+    def _explain(
+        self, item: CatalogItem, prefs: Preferences, provenance: Mapping[str, Trace], facts: _SeedPeople
+    ) -> str:
+        seeds = facts.seeds
+        reasons = [r for r in (self._shared_person(item, facts), self._liked_attributes(item, prefs)) if r]
         if not reasons:
             shared = self._shared_genres(item, seeds)
             if shared:
@@ -153,11 +192,14 @@ class TemplateExplainer(Explainer):
         return " ".join(reasons[:2])
 
     @staticmethod
-    def _shared_person(item: CatalogItem, seeds: Sequence[CatalogItem]) -> str | None:
-        for field, verb in _ROLES:
-            mine = {p.lower(): p for p in getattr(item, field)}
-            for seed in seeds:
-                common = [mine[p.lower()] for p in getattr(seed, field) if p.lower() in mine]
+    def _shared_person(item: CatalogItem, facts: _SeedPeople) -> str | None:
+        for (field, verb), per_seed in zip(_ROLES, facts.people, strict=True):
+            names = getattr(item, field)
+            if not names:
+                continue
+            mine = {p.lower(): p for p in names}
+            for seed, lowered in per_seed:
+                common = [mine[p] for p in lowered if p in mine]
                 if common:
                     return f"{verb} {join_words(common[:2])}, like {seed.title}."
         return None

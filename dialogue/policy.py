@@ -28,7 +28,7 @@ import json
 import math
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -267,11 +267,10 @@ def choose_question(
     """The kind (and its most frequent values) whose answers split `candidates` with the highest entropy."""
     if not candidates:
         return None
-    per_item = [list(attributes_of(i)) for i in candidates]
+    by_kind = _group_by_kind([attributes_of(i) for i in candidates], kinds, exclude)
     best: QuestionPlan | None = None
     for kind in kinds:
-        prefix = f"{kind}:"
-        values = [[a for a in attrs if a.startswith(prefix) and a not in exclude] for attrs in per_item]
+        values = by_kind[kind]
         counts = Counter(a for vals in values for a in vals)
         options = tuple(a for a, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n_options])
         if len(options) < 2:
@@ -280,6 +279,30 @@ def choose_question(
         if best is None or entropy > best.entropy + 1e-12:
             best = QuestionPlan(kind, options, entropy)
     return best
+
+
+def _group_by_kind(
+    per_item: Sequence[Iterable[str]], kinds: Sequence[str], exclude: Collection[str]
+) -> dict[str, list[list[str]]]:
+    """Per kind, per item: the item's "kind:value" attributes of that kind not in `exclude`, in order.
+
+    One pass over every item's attributes (instead of one per kind); kinds containing ":" are matched by
+    prefix like any other kind.
+    """
+    wanted: dict[str, list[list[str]]] = {kind: [[] for _ in per_item] for kind in kinds}
+    if any(":" in kind for kind in kinds):  # a prefix spanning the colon: the plain per-kind scan
+        attrs = [list(a) for a in per_item]
+        for kind in kinds:
+            prefix = f"{kind}:"
+            wanted[kind] = [[a for a in al if a.startswith(prefix) and a not in exclude] for al in attrs]
+        return wanted
+    for j, attrs in enumerate(per_item):
+        for a in attrs:
+            head, sep, _ = a.partition(":")
+            rows = wanted.get(head) if sep else None
+            if rows is not None and a not in exclude:
+                rows[j].append(a)
+    return wanted
 
 
 def answer_entropy(values: Sequence[Sequence[str]], options: Sequence[str]) -> float:

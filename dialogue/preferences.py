@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from dialogue.state.profile import UserProfile
 from dialogue.state.state import DialogueState
@@ -138,7 +139,7 @@ class Preferences:
         )
 
     # ------------------------------------------------------------------ views
-    @property
+    @cached_property
     def seed_items(self) -> tuple[int, ...]:
         """Every liked seed, strongest evidence first: session likes, anchors, accepted, profile likes."""
         return _unique(
@@ -150,7 +151,7 @@ class Preferences:
         """How many liked seeds there are (the policy's "enough signal" test counts these)."""
         return len(self.seed_items)
 
-    @property
+    @cached_property
     def all_liked_attributes(self) -> tuple[str, ...]:
         return _unique((*self.liked_attributes, *self.profile_liked_attributes))
 

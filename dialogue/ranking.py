@@ -45,6 +45,7 @@ from recsys.models.types import Profile, Trace
 RankingMode = Literal["personalized", "popularity"]
 RRF_K = 60.0  # the fusion's default: a plain model's ranks are scored like a fused list
 _UNBOUNDED = 1 << 30
+_EFFECT_CACHE = 1024  # memoised critique effects per ranker (dimensions x directions in use)
 SUPPORTED_DIMENSIONS = ("recency", "popularity", "violence", "humor", "scariness", "darkness")
 
 
@@ -108,6 +109,7 @@ class StateRanker:
         self.weights = weights or RankingWeights()
         self.mode: RankingMode = mode
         self.boost_hook = "item_boost" in inspect.signature(recommender.recommend).parameters
+        self._effects: dict[tuple[str, str, RankingWeights], np.ndarray] = {}  # see _critique_effect
 
     # ------------------------------------------------------------------ conditioning
     def conditioning(self, prefs: Preferences, *, allow_shown: bool = False) -> Conditioning:
@@ -166,10 +168,23 @@ class StateRanker:
             for a in known:
                 boost[index.items_with(a)] += weight / len(known)
         for critique in prefs.critiques:
-            boost += critique_effect(critique, index, w)
+            boost += self._critique_effect(critique)
         positive = boost > 0
         boost[positive] += w.popularity_tiebreak * index.popularity_rank[positive]
         return boost
+
+    def _critique_effect(self, critique: ActiveCritique) -> np.ndarray:
+        """critique_effect(critique, self.index, self.weights), memoised: it depends only on the
+        critique's dimension and direction (the catalog index is fixed; the weights are part of the key).
+        The cached arrays are read-only."""
+        key = (critique.dimension, critique.direction, self.weights)
+        effect = self._effects.get(key)
+        if effect is None:
+            effect = critique_effect(critique, self.index, self.weights)
+            effect.flags.writeable = False
+            if len(self._effects) < _EFFECT_CACHE:
+                self._effects[key] = effect
+        return effect
 
     @property
     def prefix_depth(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from dialogue.understanding.text import MessageView, word_set
 from dialogue.understanding.types import Intent, Polarity
@@ -147,10 +148,36 @@ class IntentEvidence:
     item_question: bool  # an item (or a reference to one) is mentioned in a question
 
 
+_MEMO_CHARS = 160  # texts up to this long are memoised (short messages repeat; the memo stays small)
+
+
+def _hit(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether `pattern` occurs in the normalised `text`; memoised for short texts: users repeat short
+    messages ("why the first one?", "something funnier"), and a turn asks a dozen patterns about one text."""
+    if len(text) > _MEMO_CHARS:
+        return pattern.search(text) is not None
+    return _memo_hit(pattern, text)
+
+
+@lru_cache(maxsize=8192)
+def _memo_hit(pattern: re.Pattern[str], text: str) -> bool:
+    return pattern.search(text) is not None
+
+
+def _without_thanks(text: str) -> str:
+    """The text with thanks and weak goodbyes blanked out ("thanks for the suggestions")."""
+    return _WEAK_GOODBYE.sub(" ", text) if len(text) > _MEMO_CHARS else _memo_without_thanks(text)
+
+
+@lru_cache(maxsize=2048)
+def _memo_without_thanks(text: str) -> str:
+    return _WEAK_GOODBYE.sub(" ", text)
+
+
 def _refusal_interjection(view: MessageView) -> bool:
     """ "No, ...", "No!", "no thanks": a leading "no" that refuses, not "no horror" or "no, I haven't"."""
     norms = view.norms
-    if not norms or norms[0] != "no" or _NOT_SEEN.search(" ".join(norms)):
+    if not norms or norms[0] != "no" or _hit(_NOT_SEEN, " ".join(norms)):
         return False
     if len(norms) == 1 or norms[1] in {"thanks", "thank", "not", "i", "that", "way"}:
         return True
@@ -163,38 +190,38 @@ def detect_intents(view: MessageView, evidence: IntentEvidence) -> tuple[Intent,
     text = " ".join(view.norms)
     found: list[Intent] = []
     has_item_ref = evidence.n_items > 0
-    if _ASK_WHY.search(text):
+    if _hit(_ASK_WHY, text):
         found.append(Intent.ASK_WHY)
-    if _ASK_ABOUT.search(text) or (
-        has_item_ref and evidence.item_question and _ASK_ABOUT_ITEM_QUESTION.search(text)
+    if _hit(_ASK_ABOUT, text) or (
+        has_item_ref and evidence.item_question and _hit(_ASK_ABOUT_ITEM_QUESTION, text)
     ):
         found.append(Intent.ASK_ABOUT_ITEM)
     if evidence.has_comparative_critique or (evidence.has_critique and evidence.has_recommendations):
         found.append(Intent.CRITIQUE)
-    if _GOODBYE.search(text):
+    if _hit(_GOODBYE, text):
         found.append(Intent.GOODBYE)
-    shown = evidence.has_recommendations and _REJECT_SHOWN.search(text)
-    if _REJECT.search(text) or shown or _refusal_interjection(view) or evidence.rejected_recommendation:
+    shown = evidence.has_recommendations and _hit(_REJECT_SHOWN, text)
+    if _hit(_REJECT, text) or shown or _refusal_interjection(view) or evidence.rejected_recommendation:
         found.append(Intent.REJECT)
     words = text.split()
     short_ack = (
         evidence.has_recommendations and 0 < len(words) <= 4 and all(w in _SHORT_ACCEPT for w in words)
     )
     agreeing = evidence.has_recommendations and bool(words) and words[0] in _AGREEING
-    if (_ACCEPT.search(text) or short_ack or agreeing) and Intent.REJECT not in found:
+    if (_hit(_ACCEPT, text) or short_ack or agreeing) and Intent.REJECT not in found:
         found.append(Intent.ACCEPT)
     # "horror please" asks; "no horror please" only sets a limit
     asks = words[-1:] == ["please"] and (Polarity.LIKED in evidence.polarities or evidence.has_critique)
-    wants = _WANT_A.search(text) and (
-        evidence.n_attributes or evidence.has_critique or _MOVIE_WORD.search(text)
+    wants = _hit(_WANT_A, text) and (
+        evidence.n_attributes or evidence.has_critique or _hit(_MOVIE_WORD, text)
     )
-    thanked = _WEAK_GOODBYE.sub(" ", text)  # "thanks for the suggestions" asks for nothing
-    if _REQUEST.search(thanked) or asks or wants:
+    thanked = _without_thanks(text)  # "thanks for the suggestions" asks for nothing
+    if _hit(_REQUEST, thanked) or asks or wants:
         found.append(Intent.REQUEST_RECOMMENDATION)
     stated = any(p is not Polarity.NEUTRAL for p in evidence.polarities) or evidence.has_critique
-    if stated or evidence.n_attributes or (evidence.n_items and not found) or _PRONOUN_OPINION.search(text):
+    if stated or evidence.n_attributes or (evidence.n_items and not found) or _hit(_PRONOUN_OPINION, text):
         found.append(Intent.STATE_PREFERENCE)
-    if _WEAK_GOODBYE.search(text) and not found:
+    if _hit(_WEAK_GOODBYE, text) and not found:
         found.append(Intent.GOODBYE)
     if not found:
         found.append(Intent.CHIT_CHAT)

@@ -97,6 +97,8 @@ class PeopleIndex:
                 self._last[last] = persons[0]
         self._name_words = frozenset(w for key in self._full if len(key) > 1 for w in (key[0], key[-1]))
         self.max_len = max((len(k) for k in self._full), default=1)
+        # (first word, length) of every multi-word name: `find` skips windows no name starts like
+        self._starts = frozenset((key[0], len(key)) for key in self._full if len(key) > 1)
 
     def __len__(self) -> int:
         return len(self._full)
@@ -124,6 +126,8 @@ class PeopleIndex:
         used = list(taken)
         for n in range(min(self.max_len, len(tokens)), 0, -1):
             for i in range(len(tokens) - n + 1):
+                if n > 1 and (norms[i], n) not in self._starts:
+                    continue  # no full name of n words starts here (and last names are single words)
                 if any(used[i : i + n]) or any(t.redial_id is not None for t in tokens[i : i + n]):
                     continue
                 key = tuple(norms[i : i + n])

@@ -44,6 +44,7 @@ class PhraseTable(Generic[P]):
 
     def __init__(self, entries: Iterable[tuple[str | tuple[str, ...], P]] = ()) -> None:
         self._table: dict[tuple[str, ...], P] = {}
+        self._lengths: dict[str, tuple[int, ...]] = {}  # first word -> lengths of its phrases, longest first
         self.max_len = 1
         for phrase, payload in entries:
             self.add(phrase, payload)
@@ -54,6 +55,9 @@ class PhraseTable(Generic[P]):
             return
         self._table[key] = payload
         self.max_len = max(self.max_len, len(key))
+        lengths = self._lengths.get(key[0], ())
+        if len(key) not in lengths:
+            self._lengths[key[0]] = tuple(sorted((*lengths, len(key)), reverse=True))
 
     def __contains__(self, phrase: tuple[str, ...]) -> bool:
         return phrase in self._table
@@ -74,8 +78,9 @@ class PhraseTable(Generic[P]):
         i = 0
         while i < n_tok:
             found = None
-            for n in range(min(self.max_len, n_tok - i), 0, -1):
-                if taken is not None and any(taken[i : i + n]):
+            # only the lengths of phrases starting with this word can match (longest first, as before)
+            for n in self._lengths.get(norms[i], ()):
+                if n > n_tok - i or (taken is not None and any(taken[i : i + n])):
                     continue
                 payload = self._table.get(tuple(norms[i : i + n]))
                 if payload is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 ARTICLES = frozenset({"the", "a", "an"})
 
@@ -156,6 +156,7 @@ class MessageView:
         tokens = tokenize(text)
         return cls(text, tokens, sentence_starts(text, tokens), not is_shouting_or_title_case(tokens))
 
-    @property
+    @cached_property
     def norms(self) -> list[str]:
+        """The tokens' normalised words, computed once per view; callers must not modify the list."""
         return [t.norm for t in self.tokens]

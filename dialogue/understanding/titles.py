@@ -134,6 +134,11 @@ class TitleIndex:
         self._anchors = {
             w: ks for w, ks in anchors.items() if len(ks) <= _MAX_ANCHOR_KEYS and zipf(w) < _ANCHOR_ZIPF
         }
+        by_len: dict[tuple[str, int], list[str]] = defaultdict(list)  # (anchor, words of the key) -> keys
+        for w, ks in self._anchors.items():
+            for k in ks:
+                by_len[(w, k.count(" ") + 1)].append(k)
+        self._anchored_keys = dict(by_len)
         buckets: dict[tuple[str, int], list[str]] = defaultdict(list)
         for w in words:
             if len(w) >= 4 and w.isalpha():
@@ -252,15 +257,25 @@ class TitleIndex:
     def _anchored_candidates(self, norms: list[str], tokens: Sequence[Token]) -> list[_Candidate]:
         """n-grams close to a whole title that shares a rare word with them ("forest gump")."""
         out: list[_Candidate] = []
+        anchored = [w in self._anchors for w in norms]
+        if not any(anchored):
+            return out
+        by_len = self._anchored_keys
         for lo, hi in _runs(tokens):
             for i in range(lo, hi):
                 for n in range(2, min(_MAX_ANCHORED, hi - i) + 1):
+                    if not any(anchored[i : i + n]):
+                        continue
                     grams = norms[i : i + n]
-                    keys = {k for w in grams for k in self._anchors.get(w, ()) if k.count(" ") == n - 1}
+                    keys = {k for w in grams for k in by_len.get((w, n), ())}
                     if not keys:
                         continue
                     text = " ".join(grams)
-                    found = process.extractOne(text, keys, scorer=fuzz.ratio, score_cutoff=_ANCHORED_CUTOFF)
+                    # sorted: ties between equally close titles go the same way in every process (a set's
+                    # order depends on the interpreter's string hash seed)
+                    found = process.extractOne(
+                        text, sorted(keys), scorer=fuzz.ratio, score_cutoff=_ANCHORED_CUTOFF
+                    )
                     if found and found[0] != text:
                         key = found[0]
                         out.append(_Candidate(i, i + n, key, self._keys[key], found[1] / 100.0, True))

@@ -136,3 +136,59 @@ def test_interpretation_of_messages(world_extractor: RuleExtractor, world_index:
     assert (slot.name, slot.value) == ("year_min", 2010)
 
     assert label("Too Long!") == "too_long" and label("9lives") == "d_9lives"
+
+
+def _reference_explain(index: CatalogIndex, item, prefs: Preferences, provenance) -> str:
+    """The template explanation as first written: seeds' names lower-cased again for every item."""
+    from dialogue.nlg import _ROLES
+
+    seeds = [index.item(i) for i in prefs.seed_items[:20]]
+    person = None
+    for field, verb in _ROLES:
+        mine = {p.lower(): p for p in getattr(item, field)}
+        for seed in seeds:
+            common = [mine[p.lower()] for p in getattr(seed, field) if p.lower() in mine]
+            if common and person is None:
+                person = f"{verb} {join_words(common[:2])}, like {seed.title}."
+        if person is not None:
+            break
+    reasons = [r for r in (person, TemplateExplainer(index)._liked_attributes(item, prefs)) if r]
+    if not reasons:
+        shared = TemplateExplainer._shared_genres(item, seeds)
+        if shared:
+            reasons.append(shared)
+    if len(reasons) < 2:
+        reasons.append(TemplateExplainer._generator(provenance, seeds))
+    return " ".join(reasons[:2])
+
+
+def test_explain_many_equals_the_reference_explanation_of_each_item(
+    world: Catalog, world_index: CatalogIndex
+) -> None:
+    import random
+
+    rng = random.Random(3)
+    explainer = TemplateExplainer(world_index)
+    attributes = sorted({a for i in range(len(world)) for a in world_index.item_attributes[i]})
+    generators = ["itemknn", "ppr", "popularity", "als", "no-such-generator"]
+    for _ in range(150):
+        liked = rng.sample(range(len(world)), rng.randint(0, 4))
+        prefs = Preferences.from_lists(liked, liked_attributes=rng.sample(attributes, rng.randint(0, 3)))
+        items = [world[i] for i in rng.sample(range(len(world)), rng.randint(1, 6))]
+        provs = [
+            {g: Trace(rng.random(), rng.randint(1, 9)) for g in rng.sample(generators, rng.randint(0, 2))}
+            for _ in items
+        ]
+        want = [_reference_explain(world_index, it, prefs, p) for it, p in zip(items, provs, strict=True)]
+        got = explainer.explain_many(items, prefs, provs)
+        assert [e.text for e in got] == want
+        assert [explainer.explain(it, prefs, p) for it, p in zip(items, provs, strict=True)] == want
+
+
+def test_a_subclass_explain_is_used_by_explain_many(world: Catalog, world_index: CatalogIndex) -> None:
+    class Loud(TemplateExplainer):
+        def explain(self, item, prefs, provenance) -> str:
+            return super().explain(item, prefs, provenance).upper()
+
+    got = Loud(world_index).explain_many([world[ID["Dunkirk"]]], prefs_liking("Interstellar"), [{}])
+    assert got[0].text.startswith("DIRECTED BY CHRISTOPHER NOLAN, LIKE INTERSTELLAR.")

@@ -197,3 +197,70 @@ def test_presets_and_files(tmp_path: Path) -> None:
         load_policy(broken)
     with pytest.raises(ValueError, match=r"unknown attribute kinds \['mood'\]"):
         PolicyConfig(question_kinds=("mood",))
+
+
+def _reference_choose_question(
+    candidates: Sequence[int],
+    attributes_of: dict[int, list[str]],
+    kinds: Sequence[str],
+    n_options: int,
+    exclude: set[str],
+) -> tuple[str, tuple[str, ...], float] | None:
+    """The straightforward per-kind scan the one-pass grouping in choose_question must reproduce."""
+    from collections import Counter
+
+    per_item = [list(attributes_of[i]) for i in candidates]
+    best = None
+    for kind in kinds:
+        values = [[a for a in al if a.startswith(f"{kind}:") and a not in exclude] for al in per_item]
+        counts = Counter(a for vals in values for a in vals)
+        options = tuple(a for a, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n_options])
+        if len(options) < 2:
+            continue
+        entropy = answer_entropy(values, options)
+        if best is None or entropy > best[2] + 1e-12:
+            best = (kind, options, entropy)
+    return best
+
+
+def test_choose_question_matches_the_per_kind_scan_on_random_catalogs() -> None:
+    import random
+
+    rng = random.Random(7)
+    pool = [f"{k}:{v}" for k in ("genre", "decade", "director", "star", "tag") for v in "abcdefg"]
+    pool += ["genre", "weird:", ":odd", "genre:x:y"]  # malformed names must be treated the same way
+    kinds_pool = ["genre", "decade", "director", "star", "tag", "mood"]
+    for _ in range(300):
+        items = {i: rng.sample(pool, rng.randint(0, 8)) for i in range(rng.randint(0, 25))}
+        candidates = list(items)
+        kinds = rng.sample(kinds_pool, rng.randint(1, len(kinds_pool)))
+        exclude = set(rng.sample(pool, rng.randint(0, 4)))
+        n_options = rng.randint(1, 5)
+        got = choose_question(candidates, items.__getitem__, kinds, n_options=n_options, exclude=exclude)
+        want = _reference_choose_question(candidates, items, kinds, n_options, exclude)
+        assert (got.attribute_kind, got.options, got.entropy) == want if got else want is None
+
+
+def test_choose_question_with_a_kind_containing_a_colon_uses_its_prefix() -> None:
+    items = {0: ["tag:x:1", "tag:x:2"], 1: ["tag:x:2"], 2: ["tag:x:1", "tag:y"], 3: ["genre:a"]}
+    got = choose_question(list(items), items.__getitem__, ["tag:x"], n_options=3)
+    want = _reference_choose_question(list(items), items, ["tag:x"], 3, set())
+    assert got is not None and want is not None
+    assert (got.attribute_kind, got.options, got.entropy) == want
+    assert got.options == ("tag:x:1", "tag:x:2")
+
+
+def test_cached_preference_views_match_a_fresh_computation_and_keep_equality() -> None:
+    prefs = Preferences(
+        liked_items=(3, 1),
+        reference_items=(1, 7),
+        accepted_items=(9,),
+        profile_liked_items=(7, 2),
+        liked_attributes=("genre:drama", "decade:1990s"),
+        profile_liked_attributes=("decade:1990s", "star:x"),
+    )
+    twin = Preferences(**{f: getattr(prefs, f) for f in prefs.__dataclass_fields__})
+    assert prefs.seed_items == (3, 1, 7, 9, 2) and prefs.n_liked_items == 5
+    assert prefs.all_liked_attributes == ("genre:drama", "decade:1990s", "star:x")
+    assert prefs.seed_items is prefs.seed_items  # computed once
+    assert prefs == twin and hash(prefs) == hash(twin)  # the cache is not part of the value

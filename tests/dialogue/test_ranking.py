@@ -258,3 +258,49 @@ def test_prefix_depth_of_each_path(world_fusion, world_knn, world_index) -> None
     assert StateRanker(world_fusion, world_index).prefix_depth == world_fusion.depth
     assert StateRanker(world_knn, world_index).prefix_depth == RankingWeights().depth
     assert StateRanker(world_knn, world_index, mode="popularity").prefix_depth > 10**6
+
+
+def _reference_boost(prefs: Preferences, index: CatalogIndex, w: RankingWeights) -> np.ndarray:
+    """The boost computed from scratch (no memoised critique effects)."""
+    from dialogue.ranking import critique_effect
+
+    boost = np.zeros(len(index))
+    for attrs, weight in (
+        (prefs.liked_attributes, w.attribute_boost),
+        (prefs.profile_liked_attributes, w.profile_attribute_boost),
+    ):
+        known = [a for a in attrs if index.knows(a)]
+        for a in known:
+            boost[index.items_with(a)] += weight / len(known)
+    for critique in prefs.critiques:
+        boost += critique_effect(critique, index, w)
+    positive = boost > 0
+    boost[positive] += w.popularity_tiebreak * index.popularity_rank[positive]
+    return boost
+
+
+def test_memoised_critique_effects_give_the_reference_boost(
+    world_knn: ItemKNN, world_index: CatalogIndex
+) -> None:
+    from dialogue.preferences import ActiveCritique
+
+    ranker = StateRanker(world_knn, world_index)
+    dims = ["recency", "popularity", "violence", "humor", "scariness", "darkness", "genre:horror", "length"]
+    cases = [
+        Preferences(critiques=(ActiveCritique(d, direction),), liked_attributes=attrs)
+        for d in dims
+        for direction in ("more", "less", "same")
+        for attrs in ((), ("genre:sci-fi",), ("genre:war", "genre:no-such-genre"))
+    ]
+    cases.append(
+        Preferences(critiques=(ActiveCritique("humor", "more"), ActiveCritique("recency", "less", 3, turn=2)))
+    )
+    for _ in range(2):  # the second pass is served from the memo
+        for prefs in cases:
+            got = ranker.conditioning(prefs).boost
+            assert np.array_equal(got, _reference_boost(prefs, world_index, ranker.weights))
+            got[:] = 1.0  # the caller may write into its boost; the memo must not change
+    stronger = RankingWeights(critique_boost=0.5, critique_penalty=0.9)
+    ranker.weights = stronger  # new weights are part of the memo's key
+    prefs = Preferences(critiques=(ActiveCritique("violence", "less"), ActiveCritique("recency", "more")))
+    assert np.array_equal(ranker.conditioning(prefs).boost, _reference_boost(prefs, world_index, stronger))
