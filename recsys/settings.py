@@ -15,7 +15,7 @@ The HTTP API's settings are fields of the same class (environment CRS_<NAME>):
     recommend_max_k             largest k of POST /v1/recommendations
     api_warm_up                 load the dialogue models in the background at start-up (else on first use)
     api_threads                 threads per worker process for the blocking routes (turns, feedback, reads);
-                                default 1 without a language model, 8 with one (see `blocking_threads`)
+                                default 2 without a language model, 8 with one (see `blocking_threads`)
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=256,
-        description="Threads per worker for blocking routes; default 1 without an LLM, 8 with one.",
+        description="Threads per worker for blocking routes; default 2 without an LLM, 8 with one.",
     )
 
     @field_validator("api_keys", "cors_origins", mode="before")
@@ -169,16 +169,18 @@ class Settings(BaseSettings):
     def blocking_threads(self) -> int:
         """Threads per worker process that run the blocking routes (`api_threads`, else the default).
 
-        Without a language model a turn is CPU-bound Python: a second thread in the same process only
-        contends for the GIL, and a thread back from a Redis round trip waits up to the 5 ms switch
-        interval behind a computing one, so turns slow each other down and finish out of order. Measured
-        with 2 workers, 32 clients, one scripted conversation: 40 threads (anyio's default) p99 1,133 ms
-        at 216 turns/s; one thread p99 183 ms at 291 turns/s. With a language model a turn mostly waits
-        for it, so several threads keep the worker answering meanwhile.
+        Without a language model a turn is CPU-bound Python: threads of one process contend for the GIL,
+        and a thread back from a Redis round trip waits up to the 5 ms switch interval behind a computing
+        one, so many threads slow each other down and finish out of order; one thread leaves the worker idle
+        while Redis writes (appendfsync always). Measured (scripts/bench_api.py, 2 workers, 32 clients,
+        varied conversations, 2,000 messages, appendfsync always): 40 threads (anyio's default) 179 turns/s,
+        p99 392 ms, mixed-phase p99 1,179 ms, 9.2 ms CPU per turn; 1 thread 190-222 turns/s, p99 234-389 ms,
+        mixed p99 ~475 ms; 2 threads 227-238 turns/s, p99 227-294 ms, mixed p99 287-333 ms, 6.9 ms CPU.
+        With a language model a turn mostly waits for it, so more threads keep the worker answering meanwhile.
         """
         if self.api_threads is not None:
             return self.api_threads
-        return 1 if self.llm_model == "none" else 8
+        return 2 if self.llm_model == "none" else 8
 
     @property
     def auth_required(self) -> bool:

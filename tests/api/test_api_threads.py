@@ -1,5 +1,5 @@
-"""How many threads a worker gives its blocking routes (`Settings.blocking_threads`), and that a turn on
-each of them runs alone: concurrent messages to one worker are served one at a time, in order. Also the
+"""How many threads a worker gives its blocking routes (`Settings.blocking_threads`), and that with one
+thread concurrent messages to one worker are served one at a time, in order. Also the
 start-up's garbage-collector freeze of the loaded models."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from recsys.settings import Settings
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({"llm_model": "none"}, 1),
+        ({"llm_model": "none"}, 2),
         ({"llm_model": "smollm2"}, 8),
         ({"llm_model": "none", "api_threads": 3}, 3),
         ({"llm_model": "smollm2", "api_threads": 1}, 1),
