@@ -291,7 +291,7 @@ def build_manager(
 
     index = CatalogIndex(catalog, recommender.data)
     runtime = runtime_from_settings(settings) if llm is not False else None
-    explainer, profiler = build_turn_llm(index, runtime)
+    explainer, profiler = build_turn_llm(index, runtime, timeout=settings.llm_turn_budget_seconds)
     reranker = matcher = None
     if llm_rerank and runtime is not None:
         from dialogue.llm.rerank import LLMReranker

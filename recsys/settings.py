@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     llm_threads: int | None = Field(
         default=None, ge=1, description="Language-model torch threads; default 1 on <= 2 cores, else 2."
     )
+    llm_turn_budget_seconds: float = Field(
+        default=4.0,
+        gt=0,
+        le=120,
+        description="Longest a turn waits for one LLM call, queue included; beyond it (or when the calls "
+        "ahead would use it up) the turn uses its template.",
+    )
     seed: int = 42
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

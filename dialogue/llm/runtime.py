@@ -73,6 +73,8 @@ class LLMRuntime:
         self.outcomes: Counter[str] = Counter()  # "ok", "busy", "timeout", ... (for metrics)
         self.tokens_generated = 0  # total new tokens of successful generations and streams
         self._stats_lock = threading.Lock()
+        self._running = False  # the worker is running a job
+        self.service_seconds: float | None = None  # moving average of a job's run time (admission)
 
     # ---- loading ----------------------------------------------------------------------------------
     @property
@@ -168,14 +170,32 @@ class LLMRuntime:
             if model is None:
                 self._abandon(job, Fallback("disabled"))
                 continue
+            started = time.monotonic()
+            self._running = True
             try:
                 result = job.run(model, job.should_stop)
                 if job.should_stop():  # cut short by the deadline (or the caller gave up): not an answer
                     result = Fallback("timeout", "cut short at the deadline")
+                else:
+                    self._observe(time.monotonic() - started)
                 job.future.set_result(result)
             except Exception as exc:
                 log.exception("language model call failed")
                 self._abandon(job, Fallback("error", f"{type(exc).__name__}: {exc}"))
+            finally:
+                self._running = False
+
+    def _observe(self, seconds: float) -> None:
+        """Fold a finished job's run time into the moving average of the admission check."""
+        last = self.service_seconds
+        self.service_seconds = seconds if last is None else 0.7 * last + 0.3 * seconds
+
+    def expected_wait(self) -> float:
+        """Seconds a call submitted now would wait before its own run starts: the jobs ahead of it times
+        the average run time (0 while no job has finished: nothing to go by)."""
+        if self.service_seconds is None:
+            return 0.0
+        return (self._queue.qsize() + (1 if self._running else 0)) * self.service_seconds
 
     @staticmethod
     def _abandon(job: _Job, fallback: Fallback) -> None:
@@ -193,8 +213,14 @@ class LLMRuntime:
             return Fallback("unavailable", str(self._load_error))
         return None
 
-    def _submit(self, job: _Job) -> Fallback | None:
+    def _submit(self, job: _Job, budget: float) -> Fallback | None:
+        """Queue `job`, or refuse it at once ("busy") when the queue is full or when the calls ahead of it
+        would use up its budget before it starts: under load a caller then uses its template right away
+        instead of waiting out its whole budget for a timeout."""
         self._ensure_worker()
+        wait = self.expected_wait()
+        if wait >= budget:
+            return Fallback("busy", f"~{wait:.1f} s of calls ahead, over the {budget:.1f} s budget")
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -206,7 +232,7 @@ class LLMRuntime:
         if fallback is None:
             budget = timeout if timeout is not None else self.config.timeout_seconds
             job = _Job(run, time.monotonic() + budget)
-            fallback = self._submit(job)
+            fallback = self._submit(job, budget)
             if fallback is None:
                 try:
                     result = job.future.result(timeout=budget)
@@ -319,7 +345,7 @@ class LLMRuntime:
 
         job.run = run
         job.on_abandon = lambda fb: stream._finish(fb.reason, 0, fb.detail)
-        fallback = self._submit(job)
+        fallback = self._submit(job, budget)
         if fallback is not None:
             self._count(fallback)
             return fallback

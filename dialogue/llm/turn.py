@@ -282,7 +282,9 @@ def runtime_from_settings(settings: Settings) -> LLMRuntime | None:
 
 
 def build_turn_llm(
-    index: CatalogIndex, runtime: LLMRuntime | None
+    index: CatalogIndex, runtime: LLMRuntime | None, *, timeout: float | None = None
 ) -> tuple[LLMTurnExplainer, LanguageProfiler]:
-    """The explainer and the profiler of the dialogue manager over `runtime` (None: templates)."""
-    return LLMTurnExplainer(index, runtime), LanguageProfiler(index, runtime)
+    """The explainer and the profiler of the dialogue manager over `runtime` (None: templates); each LLM
+    call of a turn waits at most `timeout` seconds, queue included (default: the runtime's own)."""
+    explainer = LLMTurnExplainer(index, runtime, timeout=timeout)
+    return explainer, LanguageProfiler(index, runtime, timeout=timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 
 import pytest
 
@@ -88,6 +89,29 @@ def test_full_queue_answers_busy_immediately():
     first.join()
     second.join()
     assert all(isinstance(r, Generated) for r in results) and len(results) == 2
+
+
+def test_a_call_whose_wait_would_use_up_its_budget_is_busy_at_once():
+    model = ScriptedModel("w " * 10, seconds_per_token=0.02)  # a call runs ~0.2 s
+    rt = runtime(model, max_new_tokens=10)
+    assert rt.expected_wait() == 0.0  # no call has finished yet: nothing to go by, every call is admitted
+    assert isinstance(rt.generate(PROMPT, timeout=5), Generated)
+    assert rt.service_seconds is not None and 0.15 < rt.service_seconds < 1.0
+    model.started.clear()
+    running: list = []
+    first = threading.Thread(target=lambda: running.append(rt.generate(PROMPT, timeout=5)))
+    first.start()
+    assert model.started.wait(2)
+    assert rt.expected_wait() == pytest.approx(rt.service_seconds)  # one call ahead
+    start = time.perf_counter()
+    refused = rt.generate(PROMPT, timeout=0.1)  # ~0.2 s of work ahead of a 0.1 s budget
+    assert isinstance(refused, Fallback) and refused.reason == "busy"
+    assert "over the 0.1 s budget" in (refused.detail or "")
+    assert time.perf_counter() - start < 0.05  # refused at once, not after waiting out its budget
+    admitted = rt.generate(PROMPT, timeout=5)  # a budget that covers the wait: queued, answered
+    first.join()
+    assert isinstance(admitted, Generated) and isinstance(running[0], Generated)
+    assert rt.outcomes["busy"] == 1
 
 
 def test_loader_failure_is_reported_once_then_fallback_unavailable():
@@ -220,3 +244,17 @@ def test_config_validation_and_settings(monkeypatch):
         assert get_runtime().generate(PROMPT) == Fallback("disabled")
     finally:
         reset_runtime()
+
+
+def test_a_turns_llm_calls_get_the_turn_budget(monkeypatch):
+    """`llm_turn_budget_seconds` reaches the explainer and the profiler that the system builds."""
+    from dialogue.llm.turn import build_turn_llm
+    from recsys.settings import Settings
+
+    assert Settings().llm_turn_budget_seconds == 4.0
+    with pytest.raises(ValueError, match="llm_turn_budget_seconds"):
+        Settings(llm_turn_budget_seconds=0)
+    rt = runtime(ScriptedModel("ok"))
+    index = types.SimpleNamespace(catalog=())  # neither reads more of the index when built
+    explainer, profiler = build_turn_llm(index, rt, timeout=2.5)  # type: ignore[arg-type]
+    assert explainer.timeout == 2.5 and profiler.timeout == 2.5
