@@ -39,7 +39,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,6 +107,7 @@ def running_server(
     tmp: Path,
     app: str = "api.main:create_app",
     ready: str = "/readyz",
+    balance: bool = True,
 ) -> Iterator[tuple[str, int]]:
     """A uvicorn server with the app (an app factory's import string) on a free loopback port, once `ready`
     answers 200; yields its base URL and process id."""
@@ -122,6 +125,7 @@ def running_server(
     # on every response: Nagle's algorithm against the client's delayed ACK)
     cmd = [sys.executable, "-m", "api.serving", "--app", app, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    cmd += [] if balance else ["--no-balance"]
     server = subprocess.Popen(cmd, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -146,6 +150,18 @@ def create_sessions(base: str, n: int) -> list[str]:
             response.raise_for_status()
             out.append(response.json()["session_id"])
         return out
+
+
+def connections_per_worker(base: str) -> list[int] | None:
+    """How many established connections each server process holds (from `ss`), most loaded first."""
+    if shutil.which("ss") is None:
+        return None
+    port = base.rsplit(":", 1)[1]
+    out = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True
+    ).stdout
+    pids = Counter(part.split("pid=", 1)[1].split(",", 1)[0] for part in out.split() if "pid=" in part)
+    return sorted(pids.values(), reverse=True)
 
 
 def run_until_done(cmd: list[str], markers: Sequence[Path]) -> None:
@@ -186,7 +202,11 @@ def run_wrk(
     cmd += ["--timeout", f"{args.timeout}s", "-s", str(script), base]
     load_before = os.getloadavg()[0]
     cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()}
+    spread: list[list[int] | None] = []  # sampled once the connections are up
+    sampler = threading.Timer(0.5, lambda: spread.append(connections_per_worker(base)))
+    sampler.start()
     run_until_done(cmd, [out.with_name(f"{out.name}.done{t}") for t in range(threads)])
+    sampler.cancel()
     cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
     raw = json.loads(out.read_text())
     seconds = raw["duration_us"] / 1e6
@@ -203,6 +223,7 @@ def run_wrk(
             for role, c in cpu.items()
         },
         "sessions": len(sessions) if has_session else 0,
+        "connections_per_worker": spread[0] if spread else None,
         "load_average_before": round(load_before, 2),
     }
     print(f"{name}: {json.dumps(result)}", file=sys.stderr)
@@ -217,7 +238,7 @@ def server_phases(
 ) -> dict[str, Any]:
     """Warm-up, then the measured phases, on one server. Each phase's sessions follow their own
     conversations (`bench_workload.conversations`), different from the warm-up's."""
-    with running_server(args.workers, redis_server.url, llm, tmp) as (base, pid):
+    with running_server(args.workers, redis_server.url, llm, tmp, balance=not args.no_balance) as (base, pid):
         pids = {"server": pid, "redis": redis_server.pid()}
         found = httpx.get(f"{base}/v1/items", params={"q": "toy story"}, timeout=30).json()["items"]
         item_id = int(found[0]["item_id"]) if found else 0
@@ -241,7 +262,10 @@ def server_phases(
             out["mixed"] = run_wrk(base, mixed, requests, args, tmp, "mixed", pids)
             out["bare"] = run_wrk(base, [[("GET", "/healthz", "")]], 2 * requests, args, tmp, "bare", pids)
     if not llm:  # a bare FastAPI app (scripts/bench_bare_app.py), served the same way
-        with running_server(args.workers, redis_server.url, False, tmp, BARE_APP, ready="/") as (base, pid):
+        bare_server = running_server(
+            args.workers, redis_server.url, False, tmp, BARE_APP, ready="/", balance=not args.no_balance
+        )
+        with bare_server as (base, pid):
             pids = {"server": pid, "redis": redis_server.pid()}
             bare = [[("GET", "/", "")]]
             run_wrk(base, bare, args.requests, args, tmp, "bare_app_warmup", pids)
@@ -274,8 +298,8 @@ def http_stack() -> dict[str, str]:
 def markdown(results: dict[str, Any]) -> str:
     rows = [
         "| configuration | phase | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | "
-        "server CPU ms/req | Redis CPU ms/req | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "server CPU ms/req | Redis CPU ms/req | connections per worker | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for config in ("no_llm", "llm"):
         for phase, r in (results.get(config) or {}).items():
@@ -283,7 +307,8 @@ def markdown(results: dict[str, Any]) -> str:
             rows.append(
                 f"| {config} | {phase} | {r['requests']} | {r['throughput_rps']} | {r['p50_ms']} | "
                 f"{r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['server_cpu_ms_per_request']} | "
-                f"{r['redis_cpu_ms_per_request']} | {errors} |"
+                f"{r['redis_cpu_ms_per_request']} | "
+                f"{'/'.join(map(str, r.get('connections_per_worker') or [])) or '-'} | {errors} |"
             )
     s = results["summary"]
     return "\n".join(
@@ -293,6 +318,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"{results['workers']} uvicorn workers ({results['stack']['http']}, {results['stack']['loop']}), "
             f"{results['clients']} concurrent wrk connections, {results['cpus']} CPUs, loopback; "
             f"Redis appendfsync {results['redis_appendfsync']}; "
+            f"{'least-connections accept' if results.get('balanced_accept') else 'workers race'}; "
             f"load average {results['load_average_start']} at the start.",
             "",
             *rows,
@@ -327,6 +353,11 @@ def main() -> None:
     parser.add_argument(
         "--conversations", type=int, default=1000, help="distinct scripted conversations per phase"
     )
+    parser.add_argument(
+        "--no-balance",
+        action="store_true",
+        help="workers race for connections (uvicorn's way) instead of least-connections (api.balance)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "api")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -353,6 +384,7 @@ def main() -> None:
         "stack": http_stack(),
         "load_average_start": round(os.getloadavg()[0], 2),
         "redis_appendfsync": args.appendfsync,
+        "balanced_accept": not args.no_balance,
     }
     with tempfile.TemporaryDirectory(prefix="crs-bench-") as tmp_name:
         tmp = Path(tmp_name)
