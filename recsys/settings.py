@@ -16,6 +16,9 @@ The HTTP API's settings are fields of the same class (environment CRS_<NAME>):
     api_warm_up                 load the dialogue models in the background at start-up (else on first use)
     api_threads                 threads per worker process for the blocking routes (turns, feedback, reads);
                                 default 2 without a language model, 8 with one (see `blocking_threads`)
+    ppr_seed_cache_mb           memory per process for cached per-seed PageRank walks (graph.ppr_cache)
+    ppr_warm_seeds              the API walks this many of the most popular items (and every genre and
+                                decade) at start-up, so that turns naming them mix cached walks
 """
 
 from __future__ import annotations
@@ -133,6 +136,12 @@ class Settings(BaseSettings):
         ge=1,
         le=256,
         description="Threads per worker for blocking routes; default 2 without an LLM, 8 with one.",
+    )
+    ppr_seed_cache_mb: float = Field(
+        default=32.0, ge=0, description="Memory per process for cached per-seed PageRank walks (MB)."
+    )
+    ppr_warm_seeds: int = Field(
+        default=300, ge=0, description="Most popular items whose PageRank walks the API computes at start-up."
     )
 
     @field_validator("api_keys", "cors_origins", mode="before")
