@@ -10,13 +10,15 @@ profiles live only in Redis, so any worker can serve any request.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -129,19 +131,23 @@ async def get_manager(request: Request) -> DialogueService:
 ManagerDep = Annotated[DialogueService, Depends(get_manager)]
 
 
-async def get_principal(
-    request: Request,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal:
+def _principal(request: Request, authorization: str | None, settings: Settings) -> Principal:
     """The caller (401 with `WWW-Authenticate: Bearer` when a key is required and missing or unknown)."""
-    settings: Settings = request.app.state.settings  # = get_app_settings (not a sub-dependency: cheaper)
     try:
         return authenticate(authorization, request.client.host if request.client else None, settings)
     except AuthError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+@dataclass(frozen=True)
+class Caller:
+    """What the guard of the /v1 routes established: who calls, the manager, the app's settings, and the
+    rate decision."""
+
+    principal: Principal
+    manager: DialogueService
+    settings: Settings
+    rate: RateDecision
 
 
 def _limiter(request: Request, manager: DialogueService, settings: Settings) -> RateLimiter:
@@ -156,35 +162,55 @@ def _limiter(request: Request, manager: DialogueService, settings: Settings) -> 
     return limiter
 
 
-async def enforce_rate_limit(
-    request: Request,
-    response: Response,
-    principal: PrincipalDep,
-    manager: ManagerDep,
-) -> RateDecision:
-    """Count the request against the caller's limit: 429 + Retry-After when over it. With the limit off
+async def _manager(request: Request) -> DialogueService:
+    """`get_manager`, or its override (`app.dependency_overrides[get_manager]`, a callable without
+    arguments: what the tests install) - the guard asks for the manager only once the caller is known."""
+    override = request.app.dependency_overrides.get(get_manager)
+    if override is None:
+        return await get_manager(request)
+    found = override()
+    return await found if inspect.isawaitable(found) else found
+
+
+async def guard(request: Request, response: Response) -> Caller:
+    """The dependency of every /v1 route: authenticate (401 with `WWW-Authenticate: Bearer`), then count
+    the request against the caller's limit (429 + Retry-After when over it). With the limit off
     (CRS_RATE_LIMIT=0) nothing is asked of Redis; with it on, one script call (one round trip) on the
-    thread pool."""
+    thread pool. The result is kept for the route: `caller(request)`.
+
+    One dependency rather than a tree of them (principal, manager, settings, limit): FastAPI solves every
+    node of the tree on every request - a cached one included - so each costs event-loop CPU per request.
+    """
     settings: Settings = request.app.state.settings
-    if settings.rate_limit <= 0:
-        return _UNLIMITED
-    limiter = _limiter(request, manager, settings)
-    decision = await run_in_threadpool(limiter.check, principal)
-    if decision.store_error:
-        metrics.RATE_LIMITER_ERRORS.inc()
-    if not decision.allowed:
-        metrics.RATE_LIMITED.inc()
-        raise HTTPException(
-            429,
-            f"rate limit of {decision.limit} requests per {settings.rate_limit_window_seconds} s exceeded; "
-            f"retry after {decision.retry_after_seconds} s",
-            headers=decision.headers(),
-        )
-    response.headers.update(decision.headers())
-    return decision
+    # the header read directly: as a declared (hidden) Header parameter, FastAPI would validate it per request
+    authorization = request.headers.get("authorization")
+    principal = _principal(request, authorization, settings)  # 401 first: before the manager's 503
+    manager = await _manager(request)
+    decision = _UNLIMITED
+    if settings.rate_limit > 0:
+        limiter = _limiter(request, manager, settings)
+        decision = await run_in_threadpool(limiter.check, principal)
+        if decision.store_error:
+            metrics.RATE_LIMITER_ERRORS.inc()
+        if not decision.allowed:
+            metrics.RATE_LIMITED.inc()
+            raise HTTPException(
+                429,
+                f"rate limit of {decision.limit} requests per {settings.rate_limit_window_seconds} s "
+                f"exceeded; retry after {decision.retry_after_seconds} s",
+                headers=decision.headers(),
+            )
+        response.headers.update(decision.headers())
+    found = request.scope.setdefault("state", {})["caller"] = Caller(principal, manager, settings, decision)
+    return found
+
+
+def caller(request: Request) -> Caller:
+    """What `guard` (the dependency of the router of the route serving `request`) established."""
+    return request.scope["state"]["caller"]
 
 
 _UNLIMITED = RateDecision(True, 0, 0, 0)
 
-# Every /v1 route: authenticated, then rate-limited.
-PROTECTED = [Depends(enforce_rate_limit)]
+# Every /v1 route: authenticated, then rate-limited; the route reads the result with `caller(request)`.
+PROTECTED = [Depends(guard)]

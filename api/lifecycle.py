@@ -28,24 +28,26 @@ class InFlight:
     """Counts running operations; `drain` waits for them to end."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._count = 0
 
     @property
     def count(self) -> int:
-        with self._cond:
+        with self._lock:
             return self._count
 
     @contextlib.contextmanager
     def track(self) -> Iterator[None]:
-        with self._cond:
+        with self._lock:  # the plain lock (the Condition's wrapper methods are Python code, per request)
             self._count += 1
         try:
             yield
         finally:
-            with self._cond:
+            with self._lock:
                 self._count -= 1
-                self._cond.notify_all()
+                if not self._count:  # only `drain` waits, and only for zero
+                    self._cond.notify_all()
 
     def drain(self, timeout: float = DRAIN_SECONDS) -> bool:
         """Wait until nothing runs (True) or `timeout` seconds pass (False, logged)."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import Counter as TallyCounter
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,6 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prom_multiprocess
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 disable_created_metrics()  # no `_created` series: they double the exposition for no use here
 
@@ -69,6 +67,9 @@ def sync_llm(runtime: Any) -> None:
         return
     outcomes: Mapping[str, int] = getattr(runtime, "outcomes", {}) or {}
     tokens = int(getattr(runtime, "tokens_generated", 0) or 0)
+    last = _llm_seen.get(id(runtime))
+    if last is not None and last[1] == tokens and last[0] == outcomes:
+        return  # nothing new (every turn without a language-model call): no lock, no copies
     with _llm_lock:
         seen, seen_tokens = _llm_seen.get(id(runtime), (TallyCounter(), 0))
         current = TallyCounter(dict(outcomes))
@@ -84,6 +85,22 @@ def sync_llm(runtime: Any) -> None:
 
 
 _latency_children: dict[tuple[str, str, int], Any] = {}
+_turn_children: dict[str, Any] = {}
+_recommended_children: dict[str, Any] = {}
+
+
+def count_turn(action: str, recommended: int, endpoint: str = "messages") -> None:
+    """Count one dialogue turn under its action, and the items it recommended (children reused, as in
+    `observe_request`)."""
+    child = _turn_children.get(action)
+    if child is None:
+        child = _turn_children[action] = TURNS.labels(action)
+    child.inc()
+    if recommended:
+        served = _recommended_children.get(endpoint)
+        if served is None:
+            served = _recommended_children[endpoint] = RECOMMENDATIONS.labels(endpoint)
+        served.inc(recommended)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -103,30 +120,3 @@ def render_latest() -> tuple[bytes, str]:
         prom_multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
-
-
-class MetricsMiddleware:
-    """Times every HTTP request and records it under its route template (pure ASGI: streams untouched)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
-            observe_request(scope["method"], template, status, time.perf_counter() - start)

@@ -16,9 +16,10 @@ the API's own output is not validated again; TurnPublic stays the documented res
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -58,17 +59,25 @@ def turn_public(result: Any) -> TurnPublic:
 
 def record_turn(body: dict[str, Any]) -> None:
     """Feed a turn body into the metrics (turns by action, items recommended, LLM calls and tokens)."""
-    metrics.TURNS.labels(body["action"]).inc()
-    if body["recommendations"]:
-        metrics.RECOMMENDATIONS.labels("messages").inc(len(body["recommendations"]))
+    metrics.count_turn(body["action"], len(body["recommendations"]))
     sync_llm_metrics()
 
 
 def sync_llm_metrics() -> None:
     """Copy what the process' LLM runtime counted into the Prometheus counters."""
-    from dialogue.llm.runtime import get_runtime
+    metrics.sync_llm(_llm_runtime())
 
-    metrics.sync_llm(get_runtime())
+
+@functools.cache
+def _runtime_getter() -> Callable[[], Any]:
+    from dialogue.llm.runtime import get_runtime  # imported on first use (a function-level import per
+    # turn costs as much as the counting itself)
+
+    return get_runtime
+
+
+def _llm_runtime() -> Any:
+    return _runtime_getter()()
 
 
 def sse_event(event: str, data: Any, event_id: str | None = None) -> str:

@@ -15,7 +15,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api import metrics
-from api.deps import PROTECTED, DialogueService, ManagerDep, PrincipalDep, SettingsDep
+from api.deps import PROTECTED, DialogueService, caller
+from api.lean import LeanRoute
+from api.responses import FastJSONResponse
 from api.schemas import (
     ErrorPublic,
     FeedbackCreate,
@@ -30,7 +32,9 @@ from api.security import Principal
 from api.turns import checked_text, record_turn, turn_body, turn_events
 from api.writes import WriteResult, run_session_write, write_stores
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=PROTECTED)
+# LeanRoute: the routes whose shape allows it (messages, their stream, feedback) skip FastAPI's generic
+# request machinery on well-formed JSON requests (see api.lean); the others are served as usual
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=PROTECTED, route_class=LeanRoute)
 
 _NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such session (or it expired)."}}
 _BUSY = (
@@ -96,7 +100,7 @@ def _write(
 
 
 def _json(result: WriteResult) -> JSONResponse:
-    return JSONResponse(result.body, status_code=result.status, headers=result.headers)
+    return FastJSONResponse(result.body, status_code=result.status, headers=result.headers)
 
 
 @router.post(
@@ -105,9 +109,9 @@ def _json(result: WriteResult) -> JSONResponse:
     response_model=SessionCreatedPublic,
     summary="Start a conversation (optionally for a user, whose profile it reads and extends).",
 )
-def create_session(manager: ManagerDep, body: SessionCreate | None = None) -> SessionCreatedPublic:
+def create_session(request: Request, body: SessionCreate | None = None) -> SessionCreatedPublic:
     user_id = body.user_id if body is not None else None
-    session_id = manager.start_session(user_id)
+    session_id = caller(request).manager.start_session(user_id)
     metrics.SESSIONS_STARTED.inc()
     return SessionCreatedPublic(session_id=session_id, user_id=user_id)
 
@@ -119,18 +123,12 @@ def create_session(manager: ManagerDep, body: SessionCreate | None = None) -> Se
     responses=_TURN_ERRORS,
 )
 def post_message(
-    session_id: str,
-    body: MessageCreate,
-    request: Request,
-    manager: ManagerDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
-    idempotency_key: IdempotencyKey = None,
+    session_id: str, body: MessageCreate, request: Request, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    text = checked_text(body.text, settings)
-
-    turn = _turn(manager, session_id, text)
-    return _json(_write(request, manager, session_id, turn, principal, idempotency_key, body))
+    who = caller(request)
+    text = checked_text(body.text, who.settings)
+    turn = _turn(who.manager, session_id, text)
+    return _json(_write(request, who.manager, session_id, turn, who.principal, idempotency_key, body))
 
 
 @router.post(
@@ -152,20 +150,15 @@ def post_message(
     },
 )
 async def stream_message(
-    session_id: str,
-    body: MessageCreate,
-    request: Request,
-    manager: ManagerDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
-    idempotency_key: IdempotencyKey = None,
+    session_id: str, body: MessageCreate, request: Request, idempotency_key: IdempotencyKey = None
 ) -> StreamingResponse:
-    text = checked_text(body.text, settings)
+    who = caller(request)
+    text = checked_text(body.text, who.settings)
 
     # The turn runs before the response starts: a missing session or a bad message is a plain HTTP error.
-    turn = _turn(manager, session_id, text)
+    turn = _turn(who.manager, session_id, text)
     result = await run_in_threadpool(
-        _write, request, manager, session_id, turn, principal, idempotency_key, body
+        _write, request, who.manager, session_id, turn, who.principal, idempotency_key, body
     )
 
     async def frames() -> AsyncIterator[str]:
@@ -185,8 +178,8 @@ async def stream_message(
     summary="The session's state and its whole transcript, with turn numbers.",
     responses=_NOT_FOUND,
 )
-def get_session(session_id: str, manager: ManagerDep) -> SessionPublic:
-    return SessionPublic.model_validate(manager.get_session(session_id).to_dict())
+def get_session(session_id: str, request: Request) -> SessionPublic:
+    return SessionPublic.model_validate(caller(request).manager.get_session(session_id).to_dict())
 
 
 @router.delete(
@@ -195,16 +188,17 @@ def get_session(session_id: str, manager: ManagerDep) -> SessionPublic:
     summary="End the session (its facts are merged into the user's profile) and delete it.",
     responses=_NOT_FOUND,
 )
-def delete_session(
-    session_id: str, request: Request, manager: ManagerDep, principal: PrincipalDep
-) -> JSONResponse:
+def delete_session(session_id: str, request: Request) -> JSONResponse:
+    who = caller(request)
+    manager = who.manager
+
     def end() -> dict[str, Any]:
         final = SessionPublic.model_validate(manager.end_session(session_id).to_dict())
         manager.store.delete_session(session_id)
         write_stores(request, manager).idempotency.forget_session(session_id)  # stored responses too
         return final.model_dump(mode="json")
 
-    return _json(_write(request, manager, session_id, end, principal, None, None))
+    return _json(_write(request, manager, session_id, end, who.principal, None, None))
 
 
 @router.post(
@@ -217,10 +211,11 @@ def post_feedback(
     session_id: str,
     body: FeedbackCreate,
     request: Request,
-    manager: ManagerDep,
-    principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    who = caller(request)
+    manager = who.manager
+
     def give() -> dict[str, Any]:
         state = manager.feedback(session_id, body.item_id, body.kind)
         metrics.FEEDBACK.labels(body.kind).inc()
@@ -228,4 +223,4 @@ def post_feedback(
         public = FeedbackPublic(session_id=session_id, item_id=body.item_id, kind=body.kind, state=summary)
         return public.model_dump(mode="json")
 
-    return _json(_write(request, manager, session_id, give, principal, idempotency_key, body))
+    return _json(_write(request, manager, session_id, give, who.principal, idempotency_key, body))

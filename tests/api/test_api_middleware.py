@@ -1,5 +1,6 @@
-"""The pure-ASGI middleware stack of the API (request id + nosniff, latency metrics by route template, body
-size limit), in the order `api.main` adds it, on a small app of known routes."""
+"""The pure-ASGI middleware of the API (request id + nosniff, latency metrics by route template, body size
+limit), as `api.main` adds it (one layer; the body limit split off inside CORS), on a small app of known
+routes."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from api.errors import install_error_handlers
-from api.metrics import MetricsMiddleware
-from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.middleware import BodySizeLimitMiddleware, RequestMiddleware
 
 LIMIT = 1024
 
@@ -31,17 +31,21 @@ def _routes(app: FastAPI) -> FastAPI:
     return app
 
 
-def layered() -> FastAPI:
+def layered(split: bool = False) -> FastAPI:
+    """The stack as `api.main` builds it: one layer, or (`split`, what CORS needs) the body limit as its
+    own inner layer."""
     app = _routes(FastAPI())
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=LIMIT)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    if split:
+        app.add_middleware(BodySizeLimitMiddleware, max_bytes=LIMIT)
+        app.add_middleware(RequestMiddleware)
+    else:
+        app.add_middleware(RequestMiddleware, max_bytes=LIMIT)
     return app
 
 
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(layered(), raise_server_exceptions=False) as c:
+@pytest.fixture(params=[False, True], ids=["one-layer", "split"])
+def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    with TestClient(layered(split=request.param), raise_server_exceptions=False) as c:
         yield c
 
 
