@@ -39,7 +39,7 @@ from dialogue.preferences import ActiveCritique, Preferences
 from recsys.errors import ConfigError
 from recsys.models.base import Recommender
 from recsys.models.fusion import FusionRanker
-from recsys.models.lists import contributions
+from recsys.models.lists import contributions, top_k_row
 from recsys.models.types import Profile, Trace
 
 RankingMode = Literal["personalized", "popularity"]
@@ -169,8 +169,7 @@ class StateRanker:
                 boost[index.items_with(a)] += weight / len(known)
         for critique in prefs.critiques:
             boost += self._critique_effect(critique)
-        positive = boost > 0
-        boost[positive] += w.popularity_tiebreak * index.popularity_rank[positive]
+        np.add(boost, w.popularity_tiebreak * index.popularity_rank, out=boost, where=boost > 0)
         return boost
 
     def _critique_effect(self, critique: ActiveCritique) -> np.ndarray:
@@ -247,7 +246,10 @@ class StateRanker:
         """
         score = cond.boost + self.weights.cold_start_popularity * self.index.popularity_rank
         candidates = np.flatnonzero(cond.allowed)
-        order = candidates[np.lexsort((candidates, -score[candidates]))][:k]
+        if k < len(candidates):  # score descending, then item id: only the top k are sorted
+            order = candidates[top_k_row(score[candidates], k)]
+        else:
+            order = candidates[np.lexsort((candidates, -score[candidates]))]
         return [
             RankedItem(
                 int(i), float(score[i]), {"popularity": Trace(float(self.index.popularity_rank[i]), n + 1)}

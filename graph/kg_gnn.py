@@ -96,13 +96,11 @@ class KGGNNRecommender(GraphEmbeddingRecommender):
         for r, p in enumerate(profiles):
             if not (p.liked_attributes or p.disliked_attributes):
                 continue
-            want = np.zeros(ia.shape[1], dtype=np.float32)
-            np.add.at(want, list(p.liked_attributes), 1.0)
-            np.add.at(want, list(p.disliked_attributes), -1.0)
-            match = np.asarray(ia @ want, dtype=np.float32).ravel()
+            match = _attribute_match(ia, p.liked_attributes, p.disliked_attributes)
             row = scores[r]
-            span = float(row.max() - row.min())
-            scaled = (row - row.min()) / span * 0.999 if span > 0 else np.zeros_like(row)
+            low, high = row.min(), row.max()
+            span = float(high - low)
+            scaled = (row - low) / span * 0.999 if span > 0 else np.zeros_like(row)
             scores[r] = self.attribute_match_weight * match + scaled
         return scores
 
@@ -119,6 +117,47 @@ class KGGNNRecommender(GraphEmbeddingRecommender):
                 bad = self.attribute_factors_[list(p.disliked_attributes)].mean(axis=0)
                 out[r] -= self.disliked_weight * _rescaled(bad, out[r])
         return out
+
+
+def _attribute_match(ia: sp.csr_matrix, liked: Sequence[int], disliked: Sequence[int]) -> np.ndarray:
+    """Per item (float32): how many of the liked attributes it has minus how many of the disliked ones
+    (an attribute listed twice counts twice), i.e. ``ia @ want`` for the 0/1 item-attribute matrix.
+
+    Read from the attributes' columns (`_attribute_columns`) instead of a product over every item row:
+    the sums are small integers, exact in float32 in any order. A matrix with other values than 0 and 1
+    takes the product."""
+    cols = _attribute_columns(ia)
+    if cols is None:
+        want = np.zeros(ia.shape[1], dtype=np.float32)
+        np.add.at(want, list(liked), 1.0)
+        np.add.at(want, list(disliked), -1.0)
+        return np.asarray(ia @ want, dtype=np.float32).ravel()
+    match = np.zeros(ia.shape[0], dtype=np.float32)
+    for attributes, sign in ((liked, 1.0), (disliked, -1.0)):
+        for a in attributes:
+            match[cols.indices[cols.indptr[a] : cols.indptr[a + 1]]] += sign
+    return match
+
+
+_COLUMNS: dict[int, tuple[sp.csr_matrix, sp.csc_matrix | None]] = {}  # id(ia) -> (ia, its columns)
+
+
+def _attribute_columns(ia: sp.csr_matrix) -> sp.csc_matrix | None:
+    """`ia` in CSC form with each column's items unique (cached per matrix), or None unless every
+    stored value is 1 (then the match must be computed as a product)."""
+    cached = _COLUMNS.get(id(ia))
+    if cached is not None and cached[0] is ia:
+        return cached[1]
+    cols = None
+    if ia.nnz == 0 or bool(np.all(ia.data == 1)):
+        cols = sp.csc_matrix(ia)
+        cols.sum_duplicates()
+        if cols.nnz and not np.all(cols.data == 1):  # a duplicate entry summed to 2
+            cols = None
+    if len(_COLUMNS) > 8:
+        _COLUMNS.clear()
+    _COLUMNS[id(ia)] = (ia, cols)
+    return cols
 
 
 def _rescaled(vec: np.ndarray, like: np.ndarray) -> np.ndarray:

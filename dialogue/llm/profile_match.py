@@ -196,5 +196,5 @@ class ProfileAwareRanker(StateRanker):
         if text and self.text_weight > 0:
             match = self.matcher.scores(text)
             if match is not None:
-                cond.boost = cond.boost + self.text_weight * match
+                cond.boost += self.text_weight * match  # a fresh array per call (StateRanker._boost)
         return cond

@@ -157,8 +157,17 @@ class Recommender(ABC):
         """
         for p in profiles:
             self._check_profile(p)
+        return self.route_profiles(profiles)
+
+    def route_profiles(self, profiles: Sequence[Profile]) -> np.ndarray:
+        """`score_profiles` for profiles validated already (`_check_profile`), e.g. once by a fusion
+        ranker for all its generators: warm profiles to `_score_profiles`, the others to cold start."""
         out = np.empty((len(profiles), self.n_items), dtype=np.float32)
         warm = [i for i, p in enumerate(profiles) if self._is_warm(p)]
+        if warm and len(warm) == len(profiles):  # the usual case: no fancy-indexed copy of the rows
+            with single_thread_blas():
+                out[...] = self._score_profiles(profiles)
+            return out
         if warm:
             with single_thread_blas():
                 out[warm] = self._score_profiles([profiles[i] for i in warm])

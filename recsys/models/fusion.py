@@ -35,6 +35,7 @@ from recsys.models.lists import (
     TopList,
     blocked_items,
     contributions,
+    keep_masks,
     top_lists,
 )
 from recsys.models.threads import single_thread_blas
@@ -160,7 +161,10 @@ class FusionRanker(Recommender):
         if k < 1:
             raise ValidationError(f"k must be >= 1, got {k}")
         n_rows = len(users) if users is not None else len(profiles)  # type: ignore[arg-type]
-        exclude = [list(e) for e in exclude] if exclude is not None else None
+        # (arrays stay arrays: the dialogue's exclusions are thousands of items, not worth a Python list)
+        exclude = (
+            [e if isinstance(e, np.ndarray) else list(e) for e in exclude] if exclude is not None else None
+        )
         if exclude is not None and len(exclude) != n_rows:
             raise ValidationError(f"exclude has {len(exclude)} rows for {n_rows} queries")
         if item_boost is not None and len(item_boost) != n_rows:
@@ -175,6 +179,8 @@ class FusionRanker(Recommender):
             for p in profiles:  # type: ignore[union-attr]
                 self._check_profile(p)
         depth = max(self.depth, k)
+        active = self.active
+        checked = self._checks_cover(active)
         out: list[Recommendations] = []
         for start in range(0, n_rows, _CHUNK):
             stop = min(start + _CHUNK, n_rows)
@@ -184,14 +190,26 @@ class FusionRanker(Recommender):
             blocked = blocked_items(self.data.user_items, u_rows, p_rows, ex_rows, filter_seen)
             if ex_rows is not None and any(len(e) for e in ex_rows):
                 self._check_items(np.concatenate([np.asarray(e, dtype=np.int64) for e in ex_rows]))
+            # one query (the dialogue's case): its mask of returnable items, built once for all generators
+            keep = keep_masks(self.n_items, blocked, allowed) if stop - start == 1 else None
             with single_thread_blas():  # entered once for all generators (each would enter it again)
-                lists = [top_lists(gen, u_rows, p_rows, depth, blocked, allowed) for _, gen, _ in self.active]
+                lists = [
+                    top_lists(gen, u_rows, p_rows, depth, blocked, allowed, keep=keep, checked=checked)
+                    for _, gen, _ in active
+                ]
             for row in range(stop - start):
                 boost = None if item_boost is None else item_boost[start + row]
                 if boost is not None:
-                    boost = self._boost_vector(boost, blocked[row], allowed)
-                out.append(self._fuse([lst[row] for lst in lists], k, boost))
+                    mask = keep[row] if keep is not None else None
+                    boost = self._boost_vector(boost, blocked[row], allowed, mask)
+                out.append(self._fuse([lst[row] for lst in lists], k, boost, active))
         return out
+
+    def _checks_cover(self, active: list[tuple[str, Recommender, float]]) -> bool:
+        """Whether the fusion's own profile validation holds for every active generator (same item and
+        attribute counts), so that they need not validate the same profiles again."""
+        n_items, n_attributes = self.n_items, self.data.n_attributes
+        return all(g.n_items == n_items and g.data.n_attributes == n_attributes for _, g, _ in active)
 
     def similar_items(self, items: Sequence[int] | np.ndarray, *, k: int = 10) -> list[Recommendations]:
         """Fusion of each active generator's own `similar_items` lists."""
@@ -200,9 +218,17 @@ class FusionRanker(Recommender):
         lists = [[(r.items, r.scores) for r in gen.similar_items(idx, k=depth)] for _, gen, _ in self.active]
         return [self._fuse([lst[row] for lst in lists], k, None) for row in range(len(idx))]
 
-    def _fuse(self, lists: list[TopList], k: int | None, boost: np.ndarray | None) -> Recommendations:
-        """Fuse one row's generator lists into the top-k (all of the pool when k is None)."""
-        active = self.active
+    def _fuse(
+        self,
+        lists: list[TopList],
+        k: int | None,
+        boost: np.ndarray | None,
+        active: list[tuple[str, Recommender, float]] | None = None,
+    ) -> Recommendations:
+        """Fuse one row's generator lists (of the `active` generators, in order) into the top-k (all of
+        the pool when k is None)."""
+        if active is None:
+            active = self.active
         weights = np.array([w for _, _, w in active])
         parts = [(g, items, scores) for g, (items, scores) in enumerate(lists) if len(items)]
         if parts:
@@ -210,13 +236,15 @@ class FusionRanker(Recommender):
             contrib = np.concatenate(
                 [weights[g] * contributions(self.method, scores, self.rrf_k) for g, _, scores in parts]
             )
-            pool, inv = np.unique(items_all, return_inverse=True)
+            pool, inv = _unique_inverse(items_all)
             fused = np.bincount(inv, weights=contrib, minlength=len(pool)) / weights.sum()
         else:
             inv = np.empty(0, np.int64)
             pool, fused = np.empty(0, np.int64), np.empty(0, np.float64)
-        if boost is not None:
-            extra = np.setdiff1d(np.flatnonzero(boost > 0), pool, assume_unique=True)
+        if boost is not None:  # positive boosts outside the pool, ascending (a mask: no setdiff1d sort)
+            outside = boost > 0
+            outside[pool] = False
+            extra = np.flatnonzero(outside)
             pool = np.concatenate([pool, extra])
             fused = np.concatenate([fused, np.zeros(len(extra))]) + boost[pool]
         keep = np.flatnonzero(np.isfinite(fused))
@@ -233,16 +261,29 @@ class FusionRanker(Recommender):
         for g, items, scores in parts:
             name = active[g][0]
             slots = slot[inv[offset : offset + len(items)]]
-            for pos in np.flatnonzero(slots >= 0):
-                prov[slots[pos]][name] = Trace(float(scores[pos]), int(pos) + 1)
+            hits = np.flatnonzero(slots >= 0)
+            for pos, at, score in zip(
+                hits.tolist(), slots[hits].tolist(), scores[hits].tolist(), strict=True
+            ):
+                prov[at][name] = Trace(float(score), pos + 1)
             offset += len(items)
         return Recommendations(pool[order].astype(np.int64), fused[order].astype(np.float32), tuple(prov))
 
-    def _boost_vector(self, boost: np.ndarray, blocked: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-        """A row's boost with the row's exclusions applied (-inf), so boosted items respect them too."""
+    def _boost_vector(
+        self,
+        boost: np.ndarray,
+        blocked: np.ndarray,
+        allowed: np.ndarray | None,
+        keep: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """A row's boost with the row's exclusions applied (-inf), so boosted items respect them too.
+        `keep`, when given, is the row's mask of returnable items (`allowed` minus `blocked`)."""
         vec = np.array(boost, dtype=np.float64, copy=True).ravel()
         if len(vec) != self.n_items or np.isnan(vec).any():
             raise ValidationError(f"item_boost rows must be {self.n_items} numbers without NaN")
+        if keep is not None:
+            vec[~keep] = -np.inf
+            return vec
         if allowed is not None:
             vec[~allowed] = -np.inf
         vec[blocked] = -np.inf
@@ -327,6 +368,17 @@ class FusionRanker(Recommender):
         first = next(iter(gens.values()))
         obj._data, obj._popularity = first._data, first._popularity
         return obj
+
+
+def _unique_inverse(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(items, return_inverse=True)` for a short 1-D array, without its overhead (~5x faster
+    on a fusion's few hundred items): the sorted distinct items and each item's position among them."""
+    ordered = np.sort(items)
+    distinct = np.empty(len(ordered), dtype=bool)
+    distinct[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=distinct[1:])
+    pool = ordered[distinct]
+    return pool, np.searchsorted(pool, items)
 
 
 def _named(generators: Sequence[Recommender] | Mapping[str, Recommender]) -> list[tuple[str, Recommender]]:

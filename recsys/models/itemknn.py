@@ -23,6 +23,7 @@ from recsys.models.base import Recommender, profiles_to_csr
 from recsys.models.types import Profile, TrainData
 
 Similarity = Literal["cosine", "jaccard"]
+_FEW_PROFILES = 4  # up to this many profiles are scored row by row (_profile_row), not as a sparse product
 _BLOCK_CELLS = 1 << 22  # dense cells computed at once while building S (~32 MB per float64 array)
 
 
@@ -73,8 +74,34 @@ class ItemKNN(Recommender):
         return np.asarray((self.data.user_items[users] @ self.sim).toarray(), dtype=np.float32)
 
     def _score_profiles(self, profiles: Sequence[Profile]) -> np.ndarray:
+        if len(profiles) <= _FEW_PROFILES:  # the dialogue's case: no sparse matrices built per call
+            rows = [self._profile_row(p) for p in profiles]
+            if all(r is not None for r in rows):
+                return np.stack(rows) if rows else np.zeros((0, self.n_items), dtype=np.float32)  # type: ignore[arg-type]
         rows = profiles_to_csr(profiles, self.n_items, disliked_weight=self.disliked_weight)
         return np.asarray((rows @ self.sim).toarray(), dtype=np.float32)
+
+    def _profile_row(self, p: Profile) -> np.ndarray | None:
+        """One profile's scores as the sum of its seeds' rows of S (liked items by weight, disliked ones
+        by -disliked_weight), added seed by seed in ascending item order in float32: the same operations
+        in the same order as scipy's sparse product of the profile's CSR row with S, hence the same
+        floats. None (use the sparse product) when an item is a seed twice (scipy sums such duplicates
+        first) or S is not a float32 matrix in canonical form."""
+        items = list(p.liked_items)
+        weights = list(p.item_weights) if p.item_weights else [1.0] * len(items)
+        if self.disliked_weight and p.disliked_items:
+            items += p.disliked_items
+            weights += [-self.disliked_weight] * len(p.disliked_items)
+        sim = self.sim
+        if len(set(items)) != len(items) or sim.dtype != np.float32 or not sim.has_canonical_format:
+            return None
+        out = np.zeros(self.n_items, dtype=np.float32)
+        w32 = np.asarray(weights, dtype=np.float32)
+        for j in np.argsort(np.asarray(items, dtype=np.int64), kind="stable").tolist():
+            item = int(items[j])
+            lo, hi = sim.indptr[item], sim.indptr[item + 1]
+            out[sim.indices[lo:hi]] += w32[j] * sim.data[lo:hi]
+        return out
 
 
 def item_similarity(

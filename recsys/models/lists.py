@@ -22,7 +22,11 @@ from recsys.models.types import Profile
 FusionMethod = Literal["rrf", "weighted"]
 FUSION_METHODS: tuple[str, ...] = ("rrf", "weighted")
 TopList = tuple[np.ndarray, np.ndarray]  # one generator's list for one query: items (int64), scores
-_FEW_BLOCKED = 4  # one-row queries blocking at most this x depth items take the unmasked path
+# top_k_row: rows at least this wide are first cut at a threshold from every _SAMPLE_STEP-th value,
+# chosen so that about _SAMPLE_SURPLUS x k values reach it
+_SAMPLE_MIN_WIDTH = 2048
+_SAMPLE_STEP = 16
+_SAMPLE_SURPLUS = 3
 
 
 def contributions(method: str, scores: np.ndarray, rrf_k: float) -> np.ndarray:
@@ -69,19 +73,32 @@ def top_lists(
     depth: int,
     blocked: Sequence[np.ndarray],
     allowed: np.ndarray | None,
+    *,
+    keep: Sequence[np.ndarray] | None = None,
+    checked: bool = False,
 ) -> list[TopList]:
     """One generator's top-`depth` (items, scores) per row, best first, ties by item index, without
     `blocked` items and restricted to `allowed`. Uses the generator's dense scores and a vectorised top-k
-    (no per-item Trace objects); a generator that overrides `recommend` is asked through it instead."""
+    (no per-item Trace objects); a generator that overrides `recommend` is asked through it instead.
+
+    For the fusion, which queries several generators with the same rows: `keep` is the rows' masks of
+    the items that may be returned (`keep_masks(n_items, blocked, allowed)`, computed once for all of
+    them), and `checked=True` says the profiles were validated already (not again per generator)."""
     if type(gen).recommend is not Recommender.recommend:
         cand = None if allowed is None else np.flatnonzero(allowed)
         recs = gen.recommend(
             users, profiles=profiles, k=depth, exclude=blocked, filter_seen=False, candidates=cand
         )
         return [(r.items, r.scores) for r in recs]
-    raw = gen.score_users(users) if users is not None else gen.score_profiles(profiles)  # type: ignore[arg-type]
-    if len(blocked) == 1 and len(blocked[0]) <= _FEW_BLOCKED * depth:
-        return [_top_list_row(np.asarray(raw[0], dtype=np.float32), depth, blocked[0], allowed)]
+    if users is not None:
+        raw = gen.score_users(users)
+    elif checked and type(gen).score_profiles is Recommender.score_profiles:
+        raw = gen.route_profiles(profiles)  # type: ignore[arg-type]
+    else:
+        raw = gen.score_profiles(profiles)  # type: ignore[arg-type]
+    if len(blocked) == 1:
+        mask = keep[0] if keep is not None else keep_masks(raw.shape[1], blocked, allowed)[0]
+        return [_top_list_row(np.asarray(raw[0], dtype=np.float32), depth, mask)]
     scores = np.array(raw, dtype=np.float32, copy=True)
     if allowed is not None:
         scores[:, ~allowed] = -np.inf
@@ -94,23 +111,23 @@ def top_lists(
     return [(cols[r, : n_finite[r]].astype(np.int64), vals[r, : n_finite[r]]) for r in range(len(cols))]
 
 
-def _top_list_row(row: np.ndarray, depth: int, blocked: np.ndarray, allowed: np.ndarray | None) -> TopList:
-    """`top_lists` for one query (the dialogue's case), without a copy of the score row masked with
-    -inf: the top depth + len(blocked) of the allowed items in the same total order (score descending,
-    then item index), minus the blocked ones. Identical to masking first, since removing items from a
-    total order keeps the relative order of the others."""
-    cand = None if allowed is None else np.flatnonzero(allowed)
-    values = row if cand is None else row[cand]
-    cols = top_k_columns(values[None, :], min(depth + len(blocked), len(values)))[0]
-    if cand is not None:
-        cols = cand[cols]
-    if len(blocked):
-        unblocked = np.ones(len(row), dtype=bool)  # a mask: cheaper than np.isin's sort for few items
-        unblocked[blocked] = False
-        cols = cols[unblocked[cols]]
-    cols = cols[:depth]
-    vals = row[cols]
-    n_finite = int(np.isfinite(vals).sum())  # -inf sorts last, as in the masked path
+def keep_masks(n_items: int, blocked: Sequence[np.ndarray], allowed: np.ndarray | None) -> list[np.ndarray]:
+    """Per row, a bool mask of the items that may be returned: `allowed` (all when None) minus `blocked`."""
+    out = []
+    for b in blocked:
+        mask = np.ones(n_items, dtype=bool) if allowed is None else np.array(allowed, dtype=bool, copy=True)
+        mask[b] = False
+        out.append(mask)
+    return out
+
+
+def _top_list_row(row: np.ndarray, depth: int, keep: np.ndarray) -> TopList:
+    """`top_lists` for one query (the dialogue's case): the top `depth` of the row with the items
+    outside `keep` at -inf, without the -inf ones (the masked path's result, one row at a time)."""
+    masked = np.where(keep, row, np.float32(-np.inf))
+    cols = top_k_columns(masked[None, :], min(depth, len(masked)))[0]
+    vals = masked[cols]
+    n_finite = int(np.count_nonzero(np.isfinite(vals)))  # -inf sorts last
     return cols[:n_finite].astype(np.int64, copy=False), vals[:n_finite]
 
 
@@ -121,11 +138,7 @@ def top_k_columns(values: np.ndarray, k: int) -> np.ndarray:
     if width <= k:
         return np.argsort(-values, axis=1, kind="stable")
     if n_rows == 1:  # the dialogue's case: 3x faster than the masks below for one row
-        row = values[0]
-        kth = -np.partition(-row, k - 1)[k - 1]  # (numpy partitions faster near the start, see base._top_k)
-        above = np.flatnonzero(row > kth)
-        cols = np.concatenate([above, np.flatnonzero(row == kth)[: k - len(above)]])
-        return cols[np.lexsort((cols, -row[cols]))][None, :]
+        return top_k_row(values[0], k)[None, :]
     kth = np.partition(values, width - k, axis=1)[:, width - k : width - k + 1]
     above = values > kth
     ties = values == kth
@@ -138,3 +151,37 @@ def top_k_columns(values: np.ndarray, k: int) -> np.ndarray:
     cols = np.nonzero(chosen)[1].reshape(n_rows, k)  # ascending column order within each row
     ranked = np.argsort(-np.take_along_axis(values, cols, axis=1), axis=1, kind="stable")
     return np.take_along_axis(cols, ranked, axis=1)
+
+
+def top_k_row(row: np.ndarray, k: int) -> np.ndarray:
+    """The columns of one row's k largest values (1 <= k < len(row)), best first, ties by lower column.
+
+    A long row is first cut to the candidates at or above a threshold taken from a strided sample (about
+    `_SAMPLE_SURPLUS` x k of them): when at least k items reach it, the k-th best value reaches it too,
+    so every item of the top k (and every item tied with the k-th) is a candidate and the result is
+    exactly that of the whole row; otherwise the whole row is used. When fewer than k candidates lie
+    strictly above the threshold, the threshold is the k-th value itself and no partition is needed (the
+    usual case for sparse models, whose rows are mostly zeros); when k or more do, the k-th value is
+    above it and only those are partitioned."""
+    width = len(row)
+    cand: np.ndarray | None = None
+    if width >= _SAMPLE_MIN_WIDTH and k * _SAMPLE_STEP <= width:
+        sample = np.sort(row[::_SAMPLE_STEP])  # NaN last: a NaN threshold leaves no candidate
+        threshold = sample[len(sample) - 1 - min(len(sample) - 1, (_SAMPLE_SURPLUS * k) // _SAMPLE_STEP)]
+        cand = np.flatnonzero(row >= threshold)
+        if len(cand) < k:
+            cand = None
+        else:
+            above = row[cand] > threshold
+            n_above = int(np.count_nonzero(above))
+            if n_above < k:  # the k-th best value is the threshold: above it, then the first ties
+                cols = np.concatenate([cand[above], cand[~above][: k - n_above]])
+                return cols[np.lexsort((cols, -row[cols]))]
+            cand = cand[above]
+    values = row if cand is None else row[cand]
+    kth = -np.partition(-values, k - 1)[k - 1]  # (numpy partitions faster near the start, see base._top_k)
+    above_idx = np.flatnonzero(values > kth)
+    cols = np.concatenate([above_idx, np.flatnonzero(values == kth)[: k - len(above_idx)]])
+    if cand is not None:
+        cols = cand[cols]
+    return cols[np.lexsort((cols, -row[cols]))]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dialogue.catalog_index import CatalogIndex
-from dialogue.preferences import Preferences
+from dialogue.preferences import ActiveCritique, Preferences
 from dialogue.ranking import RankedItem, RankingWeights, RankOnce, StateRanker, reweighted
 from dialogue.state import (
     AttributePreferred,
@@ -304,3 +304,22 @@ def test_memoised_critique_effects_give_the_reference_boost(
     ranker.weights = stronger  # new weights are part of the memo's key
     prefs = Preferences(critiques=(ActiveCritique("violence", "less"), ActiveCritique("recency", "more")))
     assert np.array_equal(ranker.conditioning(prefs).boost, _reference_boost(prefs, world_index, stronger))
+
+
+def test_cold_start_top_k_is_the_head_of_the_fully_sorted_allowed_items(ranker: StateRanker) -> None:
+    """The cold start sorts only its top k: the same items, scores and ties (lower id first) as a full
+    sort of every allowed item by score, then id, at every k."""
+    prefs = Preferences(
+        liked_attributes=("genre:comedy",),
+        disliked_attributes=("genre:horror",),
+        critiques=(ActiveCritique("recency", "more", None, 1),),
+    )
+    cond = ranker.conditioning(prefs)
+    score = cond.boost + ranker.weights.cold_start_popularity * ranker.index.popularity_rank
+    allowed = np.flatnonzero(cond.allowed)
+    full = allowed[np.lexsort((allowed, -score[allowed]))]
+    assert len(full) < N and not set(full.tolist()) & HORROR
+    for k in range(1, len(full) + 3):
+        ranked = ranker.rank(prefs, k)
+        assert ids(ranked)[: len(full)] == full[:k].tolist()
+        assert [r.score for r in ranked[: len(full)]] == score[full[:k]].tolist()

@@ -97,3 +97,30 @@ def test_co_mentions_enter_the_joint_graph() -> None:
 def test_negative_weights_are_refused() -> None:
     with pytest.raises(ValidationError, match="attribute_edge_weight"):
         KGGNNRecommender(attribute_edge_weight=-1.0)
+
+
+def test_attribute_match_reads_the_attribute_columns_exactly_as_the_product() -> None:
+    """liked minus disliked attribute counts per item, from the columns of the 0/1 matrix; a matrix with
+    other values (or a duplicated entry) takes the product itself."""
+    from graph.kg_gnn import _attribute_match
+
+    rng = np.random.default_rng(5)
+    ia = sp.random(200, 12, density=0.25, format="csr", random_state=6, dtype=np.float32)
+    ia.data[:] = 1.0
+    for liked, disliked in (((3,), ()), ((0, 5, 5), (7,)), ((), (2, 11)), ((1, 4, 9), (4,))):
+        want = np.zeros(12, dtype=np.float32)
+        np.add.at(want, list(liked), 1.0)
+        np.add.at(want, list(disliked), -1.0)
+        expected = np.asarray(ia @ want, dtype=np.float32).ravel()
+        got = _attribute_match(ia, liked, disliked)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, expected)
+    assert _attribute_match(ia, (5, 5), ())[ia[:, 5].nonzero()[0]].tolist() == [2.0] * ia[:, 5].nnz
+    weighted = ia.copy()
+    weighted.data = rng.uniform(0.5, 2.0, weighted.nnz).astype(np.float32)
+    expected = np.asarray(weighted @ np.eye(12, dtype=np.float32)[3], dtype=np.float32).ravel()
+    np.testing.assert_array_equal(_attribute_match(weighted, (3,), ()), expected)
+    duplicated = sp.csr_matrix(
+        (np.ones(3, np.float32), np.array([1, 1, 2]), np.array([0, 2, 3])), shape=(2, 12)
+    )  # item 0 lists attribute 1 twice: the product counts it twice
+    assert _attribute_match(duplicated, (1,), ()).tolist() == [2.0, 0.0]

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys.errors import NotFittedError, ValidationError
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, profiles_to_csr
 from recsys.models.itemknn import ItemKNN, item_similarity
 from recsys.models.types import Profile, TrainData
 from tests.recsys.models.contract import RecommenderContract, make_contract_data
@@ -132,3 +132,35 @@ def test_progress_is_shown_on_request(capsys: pytest.CaptureFixture[str]) -> Non
 def test_unfitted_similarity_raises() -> None:
     with pytest.raises(NotFittedError):
         _ = ItemKNN().sim
+
+
+def test_few_profiles_are_scored_row_by_row_exactly_as_the_sparse_product() -> None:
+    """_profile_row adds the seeds' rows of S in the order scipy's product does: the same float32 bits,
+    with weights, dislikes, a zero weight, and a seed listed twice (which falls back to the product)."""
+    rng = np.random.default_rng(8)
+    x = sp.random(300, 120, density=0.08, format="csr", random_state=9, dtype=np.float32)
+    model = ItemKNN(k_neighbors=30, shrink=1.5, disliked_weight=0.7).fit(TrainData(user_items=x))
+    profiles = [
+        Profile(liked_items=(5,)),
+        Profile(liked_items=(90, 3, 47), item_weights=(0.3, 1.0, 0.85), disliked_items=(11, 60)),
+        Profile(liked_items=(7, 8), item_weights=(0.0, 2.5)),
+        Profile(liked_items=(4, 9), disliked_items=(4,)),  # 4 liked and disliked: the product sums it
+    ]
+    for _ in range(30):
+        items = rng.choice(120, int(rng.integers(1, 9)), replace=False)
+        profiles.append(
+            Profile(
+                liked_items=tuple(int(i) for i in items[:-1]) or (int(items[0]),),
+                item_weights=None
+                if rng.random() < 0.3
+                else tuple(rng.uniform(0.1, 1.0, max(len(items) - 1, 1))),
+                disliked_items=(int(items[-1]),) if len(items) > 1 else (),
+            )
+        )
+    reference = (profiles_to_csr(profiles, 120, disliked_weight=0.7) @ model.sim).toarray()
+    for row, p in enumerate(profiles):
+        one = model.score_profiles([p])[0]
+        assert one.dtype == np.float32
+        np.testing.assert_array_equal(one, reference[row].astype(np.float32))
+    assert model._profile_row(profiles[3]) is None
+    np.testing.assert_array_equal(model.score_profiles(profiles[:4]), reference[:4].astype(np.float32))

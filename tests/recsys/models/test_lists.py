@@ -1,15 +1,18 @@
-"""top_lists' one-row path (no masked copy of the score row) against the masked reference, with ties."""
+"""top_lists' one-row path and top_k_row's cut of long rows against the masked / stable-sort reference, with
+ties; the fusion's shortcuts (one keep mask, profiles validated once) against the plain calls."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
+from recsys.errors import UnknownItemError, ValidationError
 from recsys.models.base import Recommender
 from recsys.models.fusion import FusionRanker
-from recsys.models.lists import top_lists
+from recsys.models.lists import keep_masks, top_k_columns, top_k_row, top_lists
 from recsys.models.types import Profile, TrainData
 
 N_ITEMS = 40
@@ -120,3 +123,85 @@ def test_fused_top_k_is_the_head_of_the_full_fused_order_with_ties_at_the_cut() 
             head = fusion.recommend(profiles=[profile], k=k, item_boost=[boost])[0]
             assert head.items.tolist() == full.items[:k].tolist()
             assert head.provenance == full.provenance[:k]
+
+
+def _long_rows(rng: np.random.Generator, width: int) -> list[np.ndarray]:
+    """Long float32 rows shaped like the generators' scores: continuous, mostly zeros (a sparse model),
+    few distinct values (ties everywhere), partly -inf (masked), all equal."""
+    sparse = np.zeros(width, dtype=np.float32)
+    hit = rng.choice(width, 150, replace=False)
+    sparse[hit] = rng.integers(1, 6, 150)
+    masked = rng.random(width).astype(np.float32)
+    masked[rng.random(width) < 0.95] = -np.inf
+    return [
+        rng.random(width).astype(np.float32),
+        sparse,
+        rng.integers(0, 7, width).astype(np.float32),
+        masked,
+        np.full(width, 0.5, dtype=np.float32),
+        -rng.random(width).astype(np.float32),
+    ]
+
+
+def test_top_k_row_on_long_rows_equals_the_stable_sort() -> None:
+    """The sampled-threshold cut of long rows (and its fallbacks) returns a stable sort's first k."""
+    rng = np.random.default_rng(21)
+    for width in (2048, 5000, 12000):
+        for row in _long_rows(rng, width):
+            expected = np.argsort(-row, kind="stable")
+            for k in (1, 7, 100, 149, 150, 151, 300, width // 16, width - 1):
+                got = top_k_row(row, k)
+                assert got.tolist() == expected[:k].tolist(), (width, k)
+                assert got.tolist() == top_k_columns(row[None, :], k)[0].tolist()
+
+
+def test_keep_masks_and_checked_profiles_give_the_same_lists() -> None:
+    """The fusion's shortcuts (one mask for all generators, profiles validated once) change nothing."""
+    rng = np.random.default_rng(22)
+    width = 3000
+    row = rng.integers(0, 9, width).astype(np.float32)
+    gen = Fixed("g", row).fit(_data(width))
+    profile = [Profile(liked_items=(1, 2))]
+    blocked = [rng.choice(width, 40, replace=False)]
+    allowed = rng.random(width) < 0.8
+    keep = keep_masks(width, blocked, allowed)
+    assert keep[0].tolist() == (allowed & ~np.isin(np.arange(width), blocked[0])).tolist()
+    plain = top_lists(gen, None, profile, 120, blocked, allowed)
+    fast = top_lists(gen, None, profile, 120, blocked, allowed, keep=keep, checked=True)
+    want_items, want_vals = reference(row, 120, blocked[0], allowed)
+    for items, vals in (plain[0], fast[0]):
+        assert items.tolist() == want_items and vals.tolist() == want_vals
+
+
+def test_checked_profiles_still_go_through_an_overridden_score_profiles() -> None:
+    class OwnScoring(Fixed):
+        calls = 0
+
+        def score_profiles(self, profiles: Sequence[Profile]) -> np.ndarray:
+            OwnScoring.calls += 1
+            return super().score_profiles(profiles)
+
+    gen = OwnScoring("g", np.arange(N_ITEMS, dtype=np.float32)).fit(_data())
+    [(items, _)] = top_lists(gen, None, [Profile(liked_items=(0,))], 3, [np.array([39])], None, checked=True)
+    assert OwnScoring.calls == 1 and items.tolist() == [38, 37, 36]
+
+
+def test_a_bad_profile_is_refused_once_by_the_fusion_with_a_clear_error() -> None:
+    fusion = FusionRanker([Fixed("a", np.zeros(N_ITEMS)), Fixed("b", np.ones(N_ITEMS))]).fit(_data())
+    with pytest.raises(UnknownItemError, match=r"fusion: unknown item index 99 \(0\.\.39\)"):
+        fusion.recommend(profiles=[Profile(liked_items=(99,))], k=3)
+    with pytest.raises(UnknownItemError, match="fusion: unknown item index -1"):
+        fusion.recommend(profiles=[Profile(liked_items=(1,))], k=3, exclude=[np.array([-1])])
+    with pytest.raises(ValidationError, match="item_weights"):
+        fusion.recommend(profiles=[Profile(liked_items=(1,), item_weights=(1.0, 2.0))], k=3)
+
+
+def test_the_fusions_unique_inverse_is_numpys() -> None:
+    from recsys.models.fusion import _unique_inverse
+
+    rng = np.random.default_rng(23)
+    for n in (1, 2, 5, 300):
+        items = rng.integers(0, 50, n).astype(np.int64)
+        pool, inv = _unique_inverse(items)
+        want_pool, want_inv = np.unique(items, return_inverse=True)
+        assert pool.tolist() == want_pool.tolist() and inv.tolist() == want_inv.tolist()
