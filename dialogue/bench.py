@@ -89,7 +89,15 @@ def bench_turns(sessions: int = 40, models: str | None = None, seed: int = 0) ->
     parts: dict[str, list[float]] = defaultdict(list)
     _timed(manager.ranker, "rank", "ranking", spent)
     _timed(manager.extractor, "extract", "understanding", spent)
-    for name in ("load_state", "next_turn", "append_events", "merge_session", "get_profile"):
+    for name in (
+        "load_state",
+        "load_state_for_turn",
+        "give_back_turn",
+        "next_turn",
+        "append_events",
+        "merge_session",
+        "get_profile",
+    ):
         _timed(manager.store, name, "redis", spent)
     try:
         for s in range(sessions + 1):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -74,6 +74,7 @@ class CatalogIndex:
             {name: i for i, name in enumerate(train_data.attribute_names)} if train_data is not None else {}
         )
         self.groups: dict[str, np.ndarray] = {name: self._group(*spec) for name, spec in GROUPS.items()}
+        self._by_kind: dict[int, dict[str, tuple[str, ...]]] = {}
         self.build_seconds = time.perf_counter() - started
 
     def __len__(self) -> int:
@@ -104,6 +105,20 @@ class CatalogIndex:
         """The item's attributes of one kind ("genre" -> ["genre:action", "genre:crime"])."""
         prefix = f"{kind}:"
         return sorted(a for a in self.item_attributes[item_id] if a.startswith(prefix))
+
+    def attributes_by_kind(self, item_id: int) -> Mapping[str, tuple[str, ...]]:
+        """The item's attributes grouped by kind (the text before the first ":"; names without one are left
+        out), each group in the iteration order of `item_attributes[item_id]`. Built on first use per item
+        and kept (a question looks at the same popular items again and again); do not modify it."""
+        grouped = self._by_kind.get(item_id)
+        if grouped is None:
+            lists: dict[str, list[str]] = {}
+            for name in self.item_attributes[item_id]:
+                kind, sep, _ = name.partition(":")
+                if sep:
+                    lists.setdefault(kind, []).append(name)
+            grouped = self._by_kind[item_id] = {kind: tuple(names) for kind, names in lists.items()}
+        return grouped
 
     def display(self, attribute: str) -> str:
         """A readable value: "director:christopher nolan" -> "Christopher Nolan", "genre:drama" -> "drama"."""

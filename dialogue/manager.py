@@ -31,9 +31,7 @@ Policy, so tests and the API can inject small ones. Public API (what the HTTP la
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from dialogue import nlg
@@ -45,6 +43,7 @@ from dialogue.llm.turn import LanguageProfiler
 from dialogue.nlg import Explainer, ItemExplanation, TemplateExplainer, explain_all
 from dialogue.policy import Action, Decision, Policy, PolicyConfig, PolicyInput
 from dialogue.preferences import Preferences
+from dialogue.provenance import ProvenanceCache
 from dialogue.ranking import RankedItem, RankOnce, StateRanker, reweighted
 from dialogue.results import (
     ProfileView,
@@ -75,12 +74,10 @@ from dialogue.understanding.types import DialogueContext, Extractor
 from recsys.catalog.types import Catalog
 from recsys.errors import SessionEndedError, ValidationError
 from recsys.models.base import Recommender
-from recsys.models.types import Trace
 
 log = logging.getLogger(__name__)
 
 MAX_K = 100
-_PROVENANCE_CACHE = 20_000  # (session, item) -> provenance of shown items, for "why?" later
 # The events a user profile folds in (dialogue.state.profile); a turn without any needs no merge.
 _PROFILE_EVENTS = (
     ItemMentioned,
@@ -139,8 +136,7 @@ class DialogueManager:
         self.profiler = profiler or LanguageProfiler(self.index, None)
         self.reranker = reranker
         self.merge_profiles = merge_profiles
-        self._provenance: OrderedDict[tuple[str, int], Mapping[str, Trace]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._provenance = ProvenanceCache()  # of shown items, for "why?" later
 
     # ------------------------------------------------------------------ sessions
     def start_session(self, user_id: str | None = None, *, session_id: str | None = None) -> str:
@@ -187,15 +183,23 @@ class DialogueManager:
         """Handle one user message (see the module docstring)."""
         if not isinstance(text, str) or not text.strip():
             raise ValidationError("message text is empty")
-        state = self._live_state(session_id)
-        profile = self._profile(state.user_id)
-        basis_before = self.profiler.basis(Preferences.from_state(state, profile))
-        shown_before = state.last_recommendation.item_ids if state.last_recommendation else ()
-        context = DialogueContext(
-            last_recommended=tuple(shown_before), last_question_kind=state.pending_question
-        )
-        understanding = self.extractor.extract(text, context)
-        turn = self.store.next_turn(session_id)
+        # the turn number comes with the load (None: it is handed out below, where it used to be taken)
+        state, turn = self.store.load_state_for_turn(session_id)
+        if state.ended:
+            raise SessionEndedError(f"session {session_id} has ended; start a new one")
+        try:
+            profile = self._profile(state.user_id)
+            basis_before = self.profiler.basis(Preferences.from_state(state, profile))
+            shown_before = state.last_recommendation.item_ids if state.last_recommendation else ()
+            context = DialogueContext(
+                last_recommended=tuple(shown_before), last_question_kind=state.pending_question
+            )
+            understanding = self.extractor.extract(text, context)
+        except BaseException:
+            self._give_back(session_id, turn)  # as if no number had been taken yet
+            raise
+        if turn is None:
+            turn = self.store.next_turn(session_id)
         interp = interpret(understanding, state, turn, self.index)
         state.apply_all(interp.events)  # stored with the system's events below: a turn is one atomic append
         prefs = Preferences.from_state(state, profile)
@@ -211,6 +215,7 @@ class DialogueManager:
                 candidates=lambda: [r.item_id for r in ranking(pool)],
                 attributes_of=lambda item: self.index.item_attributes[item],
                 answered_without_preference=interp.answered_without_preference,
+                attributes_by_kind=self.index.attributes_by_kind,
             )
         )
         reply, recs, question, act_events = self._act(
@@ -297,7 +302,7 @@ class DialogueManager:
                         scores=tuple(r.score for r in recs),
                     )
                 )
-                self._remember(state.session_id, ranked)
+                self._provenance.remember(state.session_id, ranked)
             titles = [self.catalog[r.item_id].display for r in recs]
             reply = nlg.recommendation_text(titles, prefs, lead, more=had_recommendations)
         elif action is Action.ASK and decision.question is not None:
@@ -308,7 +313,7 @@ class DialogueManager:
             reply = " ".join(p for p in (lead, text) if p)
         elif action is Action.EXPLAIN:
             items = [self.catalog[i] for i in decision.targets[:5]]
-            provenances = [self._recall(state.session_id, it.item_id) for it in items]
+            provenances = [self._provenance.recall(state.session_id, it.item_id) for it in items]
             whys = explain_all(self.explainer, items, prefs, provenances, profile_text=profile_text)
             reply = nlg.explanation_text(
                 [f"{it.display}: {w.text}" for it, w in zip(items, whys, strict=True)]
@@ -383,18 +388,13 @@ class DialogueManager:
                 items.discard(item)
         return profile
 
+    def _give_back(self, session_id: str, turn: int | None) -> None:
+        try:
+            if turn is not None:
+                self.store.give_back_turn(session_id, turn)
+        except Exception:  # the turn's own error matters; a lost number only leaves a gap
+            log.warning("session %s: could not give back turn %s", session_id, turn, exc_info=True)
+
     def _merge(self, state: DialogueState) -> None:
         if self.merge_profiles and state.user_id is not None:
             self.store.merge_session(state.session_id)
-
-    def _remember(self, session_id: str, ranked: Sequence[RankedItem]) -> None:
-        with self._lock:
-            for r in ranked:
-                self._provenance[(session_id, r.item_id)] = r.provenance
-                self._provenance.move_to_end((session_id, r.item_id))
-            while len(self._provenance) > _PROVENANCE_CACHE:
-                self._provenance.popitem(last=False)
-
-    def _recall(self, session_id: str, item_id: int) -> Mapping[str, Trace]:
-        with self._lock:
-            return self._provenance.get((session_id, item_id), {})

@@ -137,10 +137,12 @@ def join_words(words: Sequence[str], conjunction: str = "and") -> str:
 
 @dataclass(frozen=True, slots=True)
 class _SeedPeople:
-    """The seeds of one explanation and, per role of _ROLES, (seed, its names lower-cased) per seed."""
+    """The seeds of one explanation and, per role of _ROLES, (seed, its names lower-cased) per seed, and
+    every seed's names of that role together (an item sharing none of them needs no look at the seeds)."""
 
     seeds: list[CatalogItem]
     people: tuple[tuple[tuple[CatalogItem, tuple[str, ...]], ...], ...]
+    names: tuple[frozenset[str], ...]
 
 
 class TemplateExplainer(Explainer):
@@ -176,7 +178,8 @@ class TemplateExplainer(Explainer):
             tuple((seed, tuple(p.lower() for p in getattr(seed, field))) for seed in seeds)
             for field, _ in _ROLES
         )
-        return _SeedPeople(seeds, people)
+        names = tuple(frozenset(p for _, lowered in per_seed for p in lowered) for per_seed in people)
+        return _SeedPeople(seeds, people, names)
 
     def _explain(
         self, item: CatalogItem, prefs: Preferences, provenance: Mapping[str, Trace], facts: _SeedPeople
@@ -193,11 +196,13 @@ class TemplateExplainer(Explainer):
 
     @staticmethod
     def _shared_person(item: CatalogItem, facts: _SeedPeople) -> str | None:
-        for (field, verb), per_seed in zip(_ROLES, facts.people, strict=True):
+        for (field, verb), per_seed, anyone in zip(_ROLES, facts.people, facts.names, strict=True):
             names = getattr(item, field)
             if not names:
                 continue
             mine = {p.lower(): p for p in names}
+            if anyone.isdisjoint(mine):  # no seed shares a name of this role
+                continue
             for seed, lowered in per_seed:
                 common = [mine[p] for p in lowered if p in mine]
                 if common:

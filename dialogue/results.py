@@ -111,13 +111,16 @@ class QuestionView:
         return {"attribute_kind": self.attribute_kind, "text": self.text, "options": list(self.options)}
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # exactly these types are copied as they are
+
+
 def _plain(value: Any) -> Any:
     """A copy of JSON-like data with tuples as lists (what `dataclasses.asdict` and a JSON dump would give,
-    without their generic cost)."""
+    without their generic cost). Scalars inside are taken as they are, without a call per value."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     return value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from functools import cache
@@ -18,12 +19,14 @@ from typing import Any
 import pydantic
 from pydantic import TypeAdapter
 
-from dialogue.state.events import Event, describe_validation_error, event_types
+from dialogue.state.events import Event, TurnsRewound, describe_validation_error, event_types
 from dialogue.state.ordered import OrderedSet
 from dialogue.state.profile import UserProfile
 from dialogue.state.slots import Slots
 from dialogue.state.state import Critique, DialogueState, Question, Recommendation, TranscriptEntry
 from recsys.errors import ValidationError
+
+log = logging.getLogger(__name__)
 
 STATE_SCHEMA = 1
 PROFILE_SCHEMA = 1
@@ -186,6 +189,25 @@ def state_to_json(state: DialogueState) -> str:
 
 def state_from_json(text: str | bytes) -> DialogueState:
     return state_from_dict(_loads(text, "dialogue state"))
+
+
+def state_after_snapshot(
+    snapshot: str | bytes, start: int, tail: list[Event], what: str, logger: logging.Logger = log
+) -> DialogueState | None:
+    """A snapshot covering the first `start` events plus the events after it (`tail`), or None when a
+    full replay is needed: a rewind in the tail, an unreadable snapshot or one covering another number of
+    events (both logged to `logger`, naming `what`)."""
+    if any(isinstance(e, TurnsRewound) for e in tail):
+        return None
+    try:
+        state = state_from_json(snapshot)
+    except ValidationError as exc:
+        logger.warning("%s: ignoring unreadable snapshot: %s", what, exc)
+        return None
+    if state.event_count != start:
+        logger.warning("%s: snapshot covers %d events, not %d", what, state.event_count, start)
+        return None
+    return state.apply_all(tail)
 
 
 # -------------------------------------------------------------------- user profile

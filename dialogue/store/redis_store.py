@@ -12,8 +12,9 @@
   four - lock + load + turn counter (one script, pipelined with the owner's profile once the owner is
   known), the append (which commits the turn number), the profile's compare-and-set (merging the events
   just appended onto the profile read with the lock; `dialogue.store.merging`), the release. What is kept
-  in process between them, and why it cannot go stale: `dialogue.store.prefetch`. Stored events are
-  decoded once per process (`EVENT_CACHE`).
+  in process between them, and why it cannot go stale: `dialogue.store.prefetch`. Without the lock, a
+  turn's load takes its turn number too (`load_state_for_turn`). Stored events are decoded once per
+  process (`EVENT_CACHE`).
 - Runs on one Redis server or on a Redis Cluster (`connect` picks by URL): every script and transaction
   touches the keys of one session or of one user only (one hash tag, one slot); commands that span
   several sessions (the index of a user's sessions, deleting a user) are sent per session.
@@ -28,13 +29,13 @@ from collections.abc import Callable, Iterable
 
 import redis
 
-from dialogue.state.events import Event, SessionEnded, SessionStarted, TurnsRewound, with_event_id
+from dialogue.state.events import Event, SessionEnded, SessionStarted, with_event_id
 from dialogue.state.profile import UserProfile
 from dialogue.state.serialize import (
     STATE_SCHEMA,
     EventCache,
     event_to_json,
-    state_from_json,
+    state_after_snapshot,
     state_to_json,
 )
 from dialogue.state.state import DialogueState
@@ -83,6 +84,7 @@ class StateStore:
         self._append = client.register_script(scripts.APPEND_EVENTS)
         self._next_turn = client.register_script(scripts.NEXT_TURN)
         self._load = client.register_script(scripts.LOAD)
+        self._give_back_turn = client.register_script(scripts.GIVE_BACK_TURN)
         self._save_snapshot = client.register_script(scripts.SAVE_SNAPSHOT)
         self._touch = client.register_script(scripts.TOUCH)
         self._events_from = client.register_script(scripts.EVENTS_FROM)
@@ -166,7 +168,7 @@ class StateStore:
             args += [event.event_id, self.events.encode(event)]
         self._preloads.drop(session_id)  # a load fetched with the lock no longer shows the whole log
         with unavailable_as_error("append events"):
-            result = self._append(keys=self._session_keys(session_id), args=args)
+            result = scripts.run(self._append, self._session_keys(session_id), args)
         if claim is not None:
             self._preloads.claimed(session_id, claim[1] if int(result[0]) >= 0 else None)
         if int(result[0]) == -3:
@@ -181,7 +183,7 @@ class StateStore:
 
     def load_events(self, session_id: str) -> list[Event]:
         """The session's whole event log, oldest first."""
-        _, start, raw = self._load_raw(session_id, use_snapshot=False)
+        _, start, raw, _ = self._load_raw(session_id, use_snapshot=False)
         return [self._decode(r, session_id, start + i) for i, r in enumerate(raw)]
 
     def load_state(self, session_id: str) -> DialogueState:
@@ -191,11 +193,40 @@ class StateStore:
         """
         preload = self._preloads.take(session_id)
         if preload is None:
-            snapshot, start, raw = self._load_raw(session_id, use_snapshot=True)
+            snapshot, start, raw, _ = self._load_raw(session_id, use_snapshot=True)
         else:
             snapshot, start, raw = preload.snapshot, preload.start, preload.raw
-        tail = [self._decode(r, session_id, start + i) for i, r in enumerate(raw)]
-        state = self._from_snapshot(snapshot, start, tail, session_id) if snapshot else None
+        return self._state(session_id, snapshot, start, raw)
+
+    def load_state_for_turn(self, session_id: str) -> tuple[DialogueState, int | None]:
+        """`load_state` that also takes a new turn number (what `next_turn` gives) in the same round trip.
+
+        The number is None when the session has ended (none is taken) and when the state comes from the
+        load fetched with the session's lock (`lock_and_preload`): then `next_turn` hands it out without
+        a round trip. A turn that stores nothing under its number gives it back (`give_back_turn`).
+        """
+        preload = self._preloads.take(session_id)
+        if preload is not None:
+            return self._state(session_id, preload.snapshot, preload.start, preload.raw), None
+        snapshot, start, raw, turn = self._load_raw(session_id, use_snapshot=True, take_turn=True)
+        return self._state(session_id, snapshot, start, raw), turn or None
+
+    def give_back_turn(self, session_id: str, turn: int) -> bool:
+        """Return a turn number taken by `load_state_for_turn` that nothing was stored under: the counter
+        goes back by one if it is still `turn` (nobody took a number since), so the next turn gets the same
+        number as if this one had never asked. True if it went back."""
+        with unavailable_as_error("give back turn"):
+            return bool(self._give_back_turn(keys=self._session_keys(session_id), args=[turn]))
+
+    def _state(self, session_id: str, snapshot: str, start: int, raw: list[bytes]) -> DialogueState:
+        """The state from a raw load (snapshot + events from `start`); caches a new snapshot when due."""
+        try:
+            tail = list(map(self.events.decode, raw))
+        except ValidationError:  # name the bad event
+            tail = [self._decode(r, session_id, start + i) for i, r in enumerate(raw)]
+        state = (
+            state_after_snapshot(snapshot, start, tail, f"session {session_id}", log) if snapshot else None
+        )
         if state is None:
             events = tail if start == 0 else self.load_events(session_id)
             state = DialogueState.replay(events)
@@ -224,7 +255,7 @@ class StateStore:
             if owner is not None and isinstance(self.client, redis.Redis):  # a cluster: other slot
                 result, profile = self._lock_load_and_profile(keys, args, owner)
             else:
-                result = self._lock_load(keys=keys, args=args)
+                result = scripts.run(self._lock_load, keys, args)
         if not int(result[0]):
             return False
         self._preloads.begin(session_id)
@@ -351,32 +382,20 @@ class StateStore:
         if code == -2:
             raise SessionEndedError(f"session {session_id} has ended; it accepts no more events")
 
-    def _load_raw(self, session_id: str, *, use_snapshot: bool) -> tuple[str, int, list[bytes]]:
-        """(snapshot state or "", index of the first event returned, raw events from there)."""
-        args = [self.ttl_ms, STATE_SCHEMA, "1" if use_snapshot else "0"]
+    def _load_raw(
+        self, session_id: str, *, use_snapshot: bool, take_turn: bool = False
+    ) -> tuple[str, int, list[bytes], int]:
+        """(snapshot state or "", index of the first event returned, raw events from there, the turn
+        number taken with `take_turn` - 0 when none was taken)."""
+        args = [self.ttl_ms, STATE_SCHEMA, "1" if use_snapshot else "0", "1" if take_turn else "0"]
         with unavailable_as_error("load session"):
-            result = self._load(keys=self._session_keys(session_id), args=args)
+            result = scripts.run(self._load, self._session_keys(session_id), args)
         self._check_code(int(result[0]), session_id)
-        _, _, snapshot, start, raw = result
-        return _text(snapshot), int(start), raw
+        _, _, snapshot, start, raw, turn = result
+        return _text(snapshot), int(start), raw, int(turn)
 
     def _decode(self, raw: bytes, session_id: str, index: int) -> Event:
         try:
             return self.events.decode(raw)
         except ValidationError as exc:
             raise ValidationError(f"session {session_id}, event #{index}: {exc}") from exc
-
-    @staticmethod
-    def _from_snapshot(snapshot: str, start: int, tail: list[Event], session_id: str) -> DialogueState | None:
-        """Snapshot + tail, or None when a full replay is needed (a rewind in the tail, a bad snapshot)."""
-        if any(isinstance(e, TurnsRewound) for e in tail):
-            return None
-        try:
-            state = state_from_json(snapshot)
-        except ValidationError as exc:
-            log.warning("session %s: ignoring unreadable snapshot: %s", session_id, exc)
-            return None
-        if state.event_count != start:
-            log.warning("session %s: snapshot covers %d events, not %d", session_id, state.event_count, start)
-            return None
-        return state.apply_all(tail)

@@ -7,6 +7,23 @@ Return codes shared by the scripts: -1 = no such session (missing or expired), -
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
+
+
+def run(script: Script, keys: Sequence[str], args: Sequence[object]) -> Any:
+    """`script(keys=keys, args=args)`: the same EVALSHA, sent straight to the script's client
+    (`Script.__call__` and redis-py's EVALSHA wrappers cost more Python per call than the command itself);
+    the script is loaded again, as `Script.__call__` does, if the server lost it (a restart)."""
+    try:
+        return script.registered_client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        return script(keys=keys, args=args)
+
+
 # ARGV: ttl_ms, user_id ("" = anonymous), created_at, event_id, event_json
 # -> 1 created (or this very creation retried), 0 the id is taken by another session
 CREATE_SESSION = """
@@ -60,8 +77,10 @@ for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
 return turn
 """
 
-# ARGV: ttl_ms, state schema, use_snapshot ("1"/"0")
-# -> {-1} or {1, user_id, snapshot_state ("" = none), first event index, {events from that index}}
+# ARGV: ttl_ms, state schema, use_snapshot ("1"/"0"), take_turn ("1": also INCR the turn counter, as
+# NEXT_TURN does, unless the session has ended; absent: "0")
+# -> {-1} or {1, user_id, snapshot_state ("" = none), first event index, {events from that index},
+#     the new turn number (0: none taken)}
 LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
@@ -72,8 +91,17 @@ if ARGV[3] == '1' then
     start, state = tonumber(snap[1]), snap[3]
   end
 end
-local user = redis.call('HGET', KEYS[1], 'user_id')
-return {1, user, state, start, redis.call('LRANGE', KEYS[2], start, -1)}
+local meta = redis.call('HMGET', KEYS[1], 'user_id', 'ended')
+local turn = 0
+if ARGV[4] == '1' and meta[2] ~= '1' then turn = redis.call('INCR', KEYS[4]) end
+return {1, meta[1], state, start, redis.call('LRANGE', KEYS[2], start, -1), turn}
+"""
+
+# ARGV: turn -> 1 the counter was still `turn` and went back by one, 0 it had moved (left alone)
+GIVE_BACK_TURN = """
+if tonumber(redis.call('GET', KEYS[4]) or '-1') ~= tonumber(ARGV[1]) then return 0 end
+redis.call('DECR', KEYS[4])
+return 1
 """
 
 # ARGV: ttl_ms, n (events covered), schema, state_json -> 1 written, 0 kept the existing (newer) one

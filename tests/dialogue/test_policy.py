@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dialogue.catalog_index import CatalogIndex
 from dialogue.policy import (
     PRESETS,
     Action,
@@ -248,6 +249,59 @@ def test_choose_question_with_a_kind_containing_a_colon_uses_its_prefix() -> Non
     assert got is not None and want is not None
     assert (got.attribute_kind, got.options, got.entropy) == want
     assert got.options == ("tag:x:1", "tag:x:2")
+
+
+def _grouped(attrs: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Attributes grouped by the text before the first ":" (names without one left out), in order."""
+    out: dict[str, list[str]] = {}
+    for a in attrs:
+        kind, sep, _ = a.partition(":")
+        if sep:
+            out.setdefault(kind, []).append(a)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def test_choose_question_from_grouped_attributes_matches_the_per_kind_scan() -> None:
+    """The fast path (attributes already grouped by kind, as the manager passes them) gives the same
+    question, options and entropy as the scan over every attribute, on random catalogs."""
+    import random
+
+    rng = random.Random(11)
+    pool = [f"{k}:{v}" for k in ("genre", "decade", "director", "star", "tag") for v in "abcdefg"]
+    pool += ["genre", "weird:", ":odd", "genre:x:y"]
+    kinds_pool = ["genre", "decade", "director", "star", "tag", "mood"]
+    for _ in range(300):
+        items = {i: rng.sample(pool, rng.randint(0, 8)) for i in range(rng.randint(0, 25))}
+        grouped = {i: _grouped(a) for i, a in items.items()}
+        kinds = rng.sample(kinds_pool, rng.randint(1, len(kinds_pool)))
+        exclude = set(rng.sample(pool, rng.randint(0, 4))) if rng.random() < 0.5 else set()
+        n_options = rng.randint(1, 5)
+        got = choose_question(
+            list(items), items.__getitem__, kinds, n_options=n_options, exclude=exclude,
+            attributes_by_kind=grouped.__getitem__,
+        )  # fmt: skip
+        want = _reference_choose_question(list(items), items, kinds, n_options, exclude)
+        assert (got.attribute_kind, got.options, got.entropy) == want if got else want is None
+    # a kind with a colon is a prefix, not a group: the grouped attributes are not used for it
+    items = {0: ["tag:x:1", "tag:x:2"], 1: ["tag:x:2"], 2: ["tag:x:1", "tag:y"]}
+    got = choose_question(
+        list(items), items.__getitem__, ["tag:x"], n_options=3, attributes_by_kind=lambda i: {}
+    )
+    assert got is not None and got.options == ("tag:x:1", "tag:x:2")
+
+
+def test_the_catalog_index_groups_each_items_attributes_by_kind(world_index: CatalogIndex) -> None:
+    for item in range(len(world_index)):
+        attrs = world_index.item_attributes[item]
+        grouped = world_index.attributes_by_kind(item)
+        assert grouped == _grouped(attrs)  # same groups, each in the iteration order of the set
+        assert world_index.attributes_by_kind(item) is grouped  # built once
+    matrix = world_index.item(0).title
+    assert matrix == "The Matrix"
+    assert world_index.attributes_by_kind(0)["genre"] == tuple(
+        a for a in world_index.item_attributes[0] if a.startswith("genre:")
+    )
+    assert set(world_index.attributes_by_kind(0)["director"]) == {"director:lana wachowski"}
 
 
 def test_cached_preference_views_match_a_fresh_computation_and_keep_equality() -> None:
